@@ -1,0 +1,7 @@
+//! citytwin: an engine-free 3D Tiles core (`geo`, `tiles`) and, behind the `viewer` feature, the Bevy client.
+//!
+//! Everything in this crate compiles with `--no-default-features`: no Bevy, no I/O, no async runtime.
+//! All geometry is f64 ECEF; the engine supplies bytes and receives decisions.
+
+pub mod geo;
+pub mod tiles;
