@@ -1,0 +1,1 @@
+//! Whole-tree statistics and validation.

@@ -1,0 +1,117 @@
+//! The cache: evicts what the last frame did not use, least recently used first and deeper
+//! first, until the budget holds. Content goes first; then the nodes of external tilesets and
+//! implicit subtrees that hold nothing any more (the anchors keep those forever).
+
+use std::cmp::Reverse;
+
+use super::Tileset;
+use super::build::remove_descendants;
+use super::node::{Children, Load, Loaded, TileKey};
+
+impl Tileset {
+    /// Evicts until within budget; returns tiles whose content was unloaded.
+    pub(super) fn evict(&mut self) -> Vec<TileKey> {
+        let budget = self.options.maximum_cached_bytes;
+        let mut unloaded = Vec::new();
+        if self.bytes_used() <= budget {
+            return unloaded;
+        }
+        let frame = self.frame;
+        let mut candidates: Vec<(u64, Reverse<u32>, TileKey)> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.last_used < frame)
+            .filter(|(_, n)| n.loaded_bytes() > 0 || n.children_kind == Children::Dynamic || subtree_loaded(n))
+            .map(|(k, n)| (n.last_used, Reverse(n.depth), k))
+            .collect();
+        candidates.sort_unstable();
+        for (_, _, key) in candidates {
+            if self.bytes_used() <= budget {
+                break;
+            }
+            if !self.nodes.contains_key(key) {
+                continue;
+            }
+            if self.unload_content(key) {
+                unloaded.push(key);
+            }
+            if !self.subtree_holds_content(key) {
+                self.prune(key);
+            }
+        }
+        unloaded
+    }
+
+    /// Drops the loaded content of a tile (not its external tileset); true if there was any.
+    fn unload_content(&mut self, key: TileKey) -> bool {
+        let node = &mut self.nodes[key];
+        let mut freed = 0;
+        for slot in &mut node.contents {
+            if let Load::Loaded(Loaded::Content { bytes, .. }) = slot.load {
+                freed += bytes;
+                slot.load = Load::Unloaded;
+            }
+        }
+        self.payload_bytes -= freed;
+        freed > 0
+    }
+
+    /// True when anything below `key` has content loaded or loading.
+    fn subtree_holds_content(&self, key: TileKey) -> bool {
+        let mut stack = self.nodes[key].children.clone();
+        while let Some(k) = stack.pop() {
+            let n = &self.nodes[k];
+            if n.holds_content() {
+                return true;
+            }
+            stack.extend_from_slice(&n.children);
+        }
+        false
+    }
+
+    /// Removes the dynamic descendants of `key` and what they were made from (its external
+    /// tileset or its subtree), so that revisiting loads them again.
+    fn prune(&mut self, key: TileKey) {
+        let node = &self.nodes[key];
+        if node.children_kind != Children::Dynamic && !subtree_loaded(node) {
+            return;
+        }
+        // Subtree bytes of subtree roots among the descendants go with them.
+        let mut stack = node.children.clone();
+        let mut freed = 0;
+        while let Some(k) = stack.pop() {
+            let n = &self.nodes[k];
+            freed += n.loaded_bytes() + subtree_bytes(n);
+            stack.extend_from_slice(&n.children);
+        }
+        if self.nodes[key].children_kind == Children::Dynamic {
+            remove_descendants(&mut self.nodes, key);
+        }
+        let node = &mut self.nodes[key];
+        for slot in &mut node.contents {
+            if let Load::Loaded(Loaded::External { bytes }) = slot.load {
+                freed += bytes;
+                slot.load = Load::Unloaded;
+            }
+        }
+        node.children_kind = if node.implicit.is_some() { Children::Unexpanded } else { Children::Static };
+        freed += subtree_bytes(node);
+        if let Some(s) = node.implicit.as_mut().and_then(|i| i.subtree.as_mut())
+            && matches!(s, Load::Loaded(_))
+        {
+            *s = Load::Unloaded;
+        }
+        self.payload_bytes -= freed;
+    }
+}
+
+fn subtree_loaded(n: &super::node::Node) -> bool {
+    matches!(n.implicit.as_ref().and_then(|i| i.subtree.as_ref()), Some(Load::Loaded(_)))
+}
+
+fn subtree_bytes(n: &super::node::Node) -> usize {
+    match n.implicit.as_ref().and_then(|i| i.subtree.as_ref()) {
+        Some(Load::Loaded(s)) => s.byte_size(),
+        _ => 0,
+    }
+}

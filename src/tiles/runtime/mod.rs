@@ -1,0 +1,366 @@
+//! The sans-IO tileset runtime: `update(views)` returns what to draw, what to fetch and what to
+//! cancel or free; `on_loaded(id, bytes)` feeds results back. The engine does all I/O.
+
+mod build;
+mod cache;
+mod load;
+mod node;
+mod selection;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use glam::DMat4;
+use slotmap::SlotMap;
+
+pub use node::{RequestId, TileKey, TileSelectionState, UpAxis};
+pub use selection::{LoadPriorityGroup, Priority};
+
+use build::Nodes;
+use node::{Children, ContentSlot, Load, Loaded, NODE_BYTES, Node};
+use selection::{Target, Traversal};
+
+use super::bounds::WorldBounds;
+use super::content::TileContent;
+use super::model::{Asset, Refine};
+use super::view::ViewState;
+use super::{LoadError, Warning};
+
+/// Tuning of selection, loading and caching.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TilesetOptions {
+    /// Refine a tile while its screen-space error exceeds this many pixels.
+    pub maximum_screen_space_error: f64,
+    /// The cache budget: loaded content, external tilesets, subtrees and tree nodes.
+    pub maximum_cached_bytes: usize,
+    /// Requests handed to the engine and not yet answered, at most.
+    pub maximum_simultaneous_requests: usize,
+    /// Keep ancestors skipped by refinement loading at low priority, for zooming out.
+    pub preload_ancestors: bool,
+    /// Cancel in-flight requests for tiles the current views no longer want.
+    pub cancel_unwanted_requests: bool,
+}
+
+impl Default for TilesetOptions {
+    fn default() -> Self {
+        Self {
+            maximum_screen_space_error: 16.0,
+            maximum_cached_bytes: 512 << 20,
+            maximum_simultaneous_requests: 20,
+            preload_ancestors: true,
+            cancel_unwanted_requests: true,
+        }
+    }
+}
+
+/// What a request fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestKind {
+    /// Tile content; may turn out to be an external tileset (the root tileset is one).
+    Content,
+    /// An implicit-tiling subtree file.
+    Subtree,
+}
+
+/// A fetch for the engine to perform, answered with [`Tileset::on_loaded`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileRequest {
+    pub id: RequestId,
+    pub tile: TileKey,
+    pub url: String,
+    pub kind: RequestKind,
+    pub priority: Priority,
+}
+
+/// A load or decode failure, reported once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TileError {
+    pub url: String,
+    pub message: String,
+}
+
+/// Figures of the last update.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TilesetStats {
+    pub frame: u64,
+    /// Tiles in the runtime tree (explicit, external and implicit), the synthetic root excluded.
+    pub nodes: usize,
+    pub tiles_visited: usize,
+    pub tiles_culled: usize,
+    pub tiles_rendered: usize,
+    /// Tiles whose content is loaded.
+    pub tiles_loaded: usize,
+    pub requests_started: usize,
+    pub requests_in_flight: usize,
+    /// Wanted this frame but held back by the concurrency limit or the budget.
+    pub requests_queued: usize,
+    pub requests_cancelled: usize,
+    pub tiles_unloaded: usize,
+    pub bytes_used: usize,
+    pub bytes_budget: usize,
+    /// Over budget even after evicting everything unused: only urgent loads go out.
+    pub over_budget: bool,
+    pub requests_total: u64,
+    pub cancelled_total: u64,
+    pub failures_total: usize,
+}
+
+/// The result of one update.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateResult {
+    /// Tiles to draw this frame.
+    pub to_render: Vec<TileKey>,
+    /// New fetches to start.
+    pub requests: Vec<TileRequest>,
+    /// In-flight fetches to abort; their answers will be ignored.
+    pub cancelled: Vec<RequestId>,
+    /// Tiles whose content was evicted: free their GPU resources.
+    pub unloaded: Vec<TileKey>,
+    /// Failures since the last update.
+    pub errors: Vec<TileError>,
+    pub stats: TilesetStats,
+}
+
+/// Read-only facts about one tile.
+#[derive(Debug, Clone)]
+pub struct TileInfo<'a> {
+    pub depth: u32,
+    pub parent: Option<TileKey>,
+    pub children: &'a [TileKey],
+    pub ecef_from_tile: DMat4,
+    pub bounds: WorldBounds,
+    pub geometric_error: f64,
+    pub refine: Refine,
+    pub up_axis: UpAxis,
+    pub content_urls: Vec<&'a str>,
+    pub state: TileSelectionState,
+    /// `(level, x, y, z)` for implicit tiles.
+    pub implicit_coord: Option<crate::tiles::implicit::ImplicitCoord>,
+}
+
+struct InFlight {
+    key: TileKey,
+    target: Target,
+}
+
+/// A streaming 3D Tiles tileset.
+pub struct Tileset {
+    options: TilesetOptions,
+    nodes: Nodes,
+    /// Synthetic parent of the root tileset: its one content is the root tileset.json.
+    super_root: TileKey,
+    frame: u64,
+    next_request: u64,
+    in_flight: HashMap<RequestId, InFlight>,
+    /// Bytes of loaded content, external tileset JSON and subtrees (nodes are counted apart).
+    payload_bytes: usize,
+    errors: Vec<TileError>,
+    new_errors: Vec<TileError>,
+    warnings: Vec<Warning>,
+    asset: Option<Asset>,
+    properties: Option<serde_json::Map<String, serde_json::Value>>,
+    requests_total: u64,
+    cancelled_total: u64,
+}
+
+/// At most this many warnings are kept (the count beyond is still in `warnings_total`).
+const MAX_WARNINGS: usize = 1000;
+
+impl Tileset {
+    /// A tileset to be loaded from `url` (absolute: `https://…`, `file:///…`, or `data:`).
+    pub fn new(url: impl Into<String>, options: TilesetOptions) -> Self {
+        let mut nodes: Nodes = SlotMap::with_key();
+        let super_root = nodes.insert(Node {
+            parent: None,
+            children: Vec::new(),
+            children_kind: Children::Static,
+            depth: 0,
+            ecef_from_tile: DMat4::IDENTITY,
+            bounds: WorldBounds::Everywhere,
+            viewer_request_volume: None,
+            geometric_error: f64::INFINITY,
+            refine: Refine::Replace,
+            contents: vec![ContentSlot { url: url.into(), load: Load::Unloaded }],
+            implicit: None,
+            tileset_url: Arc::from(""),
+            up_axis: UpAxis::Y,
+            last_used: 0,
+            state: TileSelectionState::Unvisited,
+        });
+        Self {
+            options,
+            nodes,
+            super_root,
+            frame: 0,
+            next_request: 0,
+            in_flight: HashMap::new(),
+            payload_bytes: 0,
+            errors: Vec::new(),
+            new_errors: Vec::new(),
+            warnings: Vec::new(),
+            asset: None,
+            properties: None,
+            requests_total: 0,
+            cancelled_total: 0,
+        }
+    }
+
+    pub fn options(&self) -> &TilesetOptions {
+        &self.options
+    }
+
+    pub fn options_mut(&mut self) -> &mut TilesetOptions {
+        &mut self.options
+    }
+
+    /// Selects tiles for the given views, schedules loads, cancels stale ones and evicts.
+    pub fn update(&mut self, views: &[ViewState]) -> UpdateResult {
+        self.frame += 1;
+        let mut t = Traversal::new(views, self.options.maximum_screen_space_error, self.frame, self.options.preload_ancestors);
+        for node in self.nodes.values_mut() {
+            node.state = TileSelectionState::Unvisited;
+        }
+        if !views.is_empty() {
+            t.visit(&mut self.nodes, self.super_root, false);
+        }
+        let (to_render, wants, visited, culled) = (t.render, t.wants, t.visited, t.culled);
+        let unloaded = self.evict();
+        let over_budget = self.bytes_used() > self.options.maximum_cached_bytes;
+        let (requests, cancelled, queued) = self.schedule(wants, over_budget);
+        let stats = TilesetStats {
+            frame: self.frame,
+            nodes: self.nodes.len() - 1,
+            tiles_visited: visited.saturating_sub(1),
+            tiles_culled: culled,
+            tiles_rendered: to_render.len(),
+            tiles_loaded: self.nodes.values().filter(|n| n.holds_loaded_content()).count(),
+            requests_started: requests.len(),
+            requests_in_flight: self.in_flight.len(),
+            requests_queued: queued,
+            requests_cancelled: cancelled.len(),
+            tiles_unloaded: unloaded.len(),
+            bytes_used: self.bytes_used(),
+            bytes_budget: self.options.maximum_cached_bytes,
+            over_budget,
+            requests_total: self.requests_total,
+            cancelled_total: self.cancelled_total,
+            failures_total: self.errors.len(),
+        };
+        UpdateResult { to_render, requests, cancelled, unloaded, errors: std::mem::take(&mut self.new_errors), stats }
+    }
+
+    /// Feeds the answer to a request. Answers to cancelled or unknown requests are ignored
+    /// (returns false).
+    pub fn on_loaded(&mut self, id: RequestId, result: Result<Vec<u8>, LoadError>) -> bool {
+        let Some(InFlight { key, target }) = self.in_flight.remove(&id) else { return false };
+        self.finish_load(key, target, result);
+        true
+    }
+
+    /// The decoded contents of a tile (several with `contents`).
+    pub fn contents(&self, key: TileKey) -> impl Iterator<Item = &Arc<TileContent>> {
+        self.nodes.get(key).into_iter().flat_map(|n| {
+            n.contents.iter().filter_map(|s| match &s.load {
+                Load::Loaded(Loaded::Content { content, .. }) => Some(content),
+                _ => None,
+            })
+        })
+    }
+
+    /// Facts about a tile, or `None` once it has been evicted.
+    pub fn tile(&self, key: TileKey) -> Option<TileInfo<'_>> {
+        let n = self.nodes.get(key)?;
+        Some(TileInfo {
+            depth: n.depth,
+            parent: n.parent.filter(|p| *p != self.super_root),
+            children: &n.children,
+            ecef_from_tile: n.ecef_from_tile,
+            bounds: n.bounds,
+            geometric_error: n.geometric_error,
+            refine: n.refine,
+            up_axis: n.up_axis,
+            content_urls: n.contents.iter().map(|s| s.url.as_str()).collect(),
+            state: n.state,
+            implicit_coord: n.implicit.as_ref().map(|i| i.coord),
+        })
+    }
+
+    /// The root tile of the root tileset, once loaded.
+    pub fn root(&self) -> Option<TileKey> {
+        self.nodes[self.super_root].children.first().copied()
+    }
+
+    /// Selection state of a tile in the last update.
+    pub fn selection_state(&self, key: TileKey) -> TileSelectionState {
+        self.nodes.get(key).map_or(TileSelectionState::Unvisited, |n| n.state)
+    }
+
+    /// Every failure so far.
+    pub fn errors(&self) -> &[TileError] {
+        &self.errors
+    }
+
+    /// Warnings from the tileset JSON and contents (the first thousand).
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// The root tileset's `asset` and `properties`, once loaded.
+    pub fn asset(&self) -> Option<&Asset> {
+        self.asset.as_ref()
+    }
+
+    pub fn properties(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.properties.as_ref()
+    }
+
+    /// Bytes counted against the budget now: payload plus tree nodes.
+    pub fn bytes_used(&self) -> usize {
+        self.payload_bytes + self.nodes.len() * NODE_BYTES
+    }
+
+    /// True while requests are out.
+    pub fn is_loading(&self) -> bool {
+        !self.in_flight.is_empty()
+    }
+
+    fn record_error(&mut self, url: &str, message: String) {
+        tracing::warn!(url, %message, "tile load failed");
+        let e = TileError { url: url.to_owned(), message };
+        self.errors.push(e.clone());
+        self.new_errors.push(e);
+    }
+
+    fn record_warnings(&mut self, url: &str, w: super::Warnings) {
+        for mut warning in w.0 {
+            if self.warnings.len() >= MAX_WARNINGS {
+                break;
+            }
+            warning.context = format!("{url}: {}", warning.context);
+            self.warnings.push(warning);
+        }
+    }
+
+    /// Recomputes the payload bytes from scratch (for tests of the running count).
+    #[cfg(test)]
+    pub(crate) fn recount_payload(&self) -> usize {
+        self.nodes
+            .values()
+            .map(|n| {
+                let subtree = match n.implicit.as_ref().and_then(|i| i.subtree.as_ref()) {
+                    Some(Load::Loaded(s)) => s.byte_size(),
+                    _ => 0,
+                };
+                n.loaded_bytes() + subtree
+            })
+            .sum()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn payload_bytes(&self) -> usize {
+        self.payload_bytes
+    }
+}
+
+#[cfg(test)]
+mod tests;

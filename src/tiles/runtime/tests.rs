@@ -1,0 +1,403 @@
+//! Selection tests on small in-memory fixtures, frame by frame: what renders, what loads,
+//! what is culled, kicked, cancelled and evicted.
+
+use std::collections::HashMap;
+
+use glam::DVec3;
+use serde_json::json;
+
+use super::*;
+use crate::tiles::content::write;
+use crate::tiles::{Projection, TileSelectionState as S};
+
+const BASE: &str = "https://tiles.test/";
+
+fn glb() -> Vec<u8> {
+    write::glb(br#"{"asset":{"version":"2.0"}}"#, Some(&[0; 1000]))
+}
+
+fn boxed(cx: f64, cy: f64, h: f64) -> serde_json::Value {
+    json!({"box": [cx, cy, 0, h, 0, 0, 0, h, 0, 0, 0, 100]})
+}
+
+/// A root at the origin (200 m square, GE 100) with four leaf quadrants (GE 0).
+fn quad_tileset(refine: &str) -> serde_json::Value {
+    let child = |x: f64, y: f64, name: &str| json!({"boundingVolume": boxed(x, y, 50.0), "geometricError": 0, "content": {"uri": name}});
+    json!({"asset": {"version": "1.1"}, "geometricError": 200, "root": {
+        "boundingVolume": boxed(0.0, 0.0, 100.0), "geometricError": 100, "refine": refine,
+        "content": {"uri": "root.glb"},
+        "children": [child(-50.0, -50.0, "a.glb"), child(50.0, -50.0, "b.glb"), child(-50.0, 50.0, "c.glb"), child(50.0, 50.0, "d.glb")]}})
+}
+
+/// Looks straight down -Z from `height_m` above `(x, y)`; 1000 px square, 60° fov.
+fn view_from(x: f64, y: f64, height_m: f64) -> ViewState {
+    ViewState {
+        position_ecef: DVec3::new(x, y, height_m),
+        direction: -DVec3::Z,
+        up: DVec3::Y,
+        viewport_px: [1000.0, 1000.0],
+        projection: Projection::Perspective { fov_y_rad: 60f64.to_radians(), near_m: 1.0, far_m: f64::INFINITY },
+    }
+}
+
+struct Harness {
+    files: HashMap<String, Vec<u8>>,
+    ts: Tileset,
+    pending: Vec<TileRequest>,
+    last: UpdateResult,
+}
+
+impl Harness {
+    fn new(files: &[(&str, Vec<u8>)], options: TilesetOptions) -> Self {
+        let files = files.iter().map(|(k, v)| (format!("{BASE}{k}"), v.clone())).collect();
+        Self { files, ts: Tileset::new(format!("{BASE}tileset.json"), options), pending: Vec::new(), last: UpdateResult::default() }
+    }
+
+    fn with_tileset(tileset: serde_json::Value, extra: &[&str]) -> Self {
+        let mut files = vec![("tileset.json", serde_json::to_vec(&tileset).unwrap())];
+        for name in extra {
+            files.push((name, glb()));
+        }
+        Self::new(&files, TilesetOptions::default())
+    }
+
+    /// One update; new requests join the pending list, cancelled ones leave it.
+    fn frame(&mut self, views: &[ViewState]) -> &UpdateResult {
+        self.last = self.ts.update(views);
+        self.pending.retain(|r| !self.last.cancelled.contains(&r.id));
+        self.pending.extend(self.last.requests.iter().cloned());
+        assert_eq!(self.ts.recount_payload(), self.ts.payload_bytes(), "running byte count drifted");
+        &self.last
+    }
+
+    /// Answers pending requests whose URL ends with one of `names` (all when empty).
+    fn serve(&mut self, names: &[&str]) {
+        let (now, later): (Vec<_>, Vec<_>) =
+            self.pending.drain(..).partition(|r| names.is_empty() || names.iter().any(|n| r.url.ends_with(n)));
+        self.pending = later;
+        for r in now {
+            let answer = self.files.get(&r.url).cloned().ok_or(LoadError::Http { status: 404, url: r.url.clone() });
+            assert!(self.ts.on_loaded(r.id, answer));
+        }
+    }
+
+    fn converge(&mut self, views: &[ViewState]) {
+        for _ in 0..64 {
+            self.frame(views);
+            if self.pending.is_empty() {
+                return;
+            }
+            self.serve(&[]);
+        }
+        panic!("did not converge");
+    }
+
+    fn key(&self, url_suffix: &str) -> TileKey {
+        self.ts
+            .nodes
+            .iter()
+            .find(|(_, n)| n.contents.iter().any(|c| c.url.ends_with(url_suffix)))
+            .map(|(k, _)| k)
+            .unwrap_or_else(|| panic!("no tile with {url_suffix}"))
+    }
+
+    fn state(&self, url_suffix: &str) -> S {
+        self.ts.selection_state(self.key(url_suffix))
+    }
+
+    fn rendered(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .last
+            .to_render
+            .iter()
+            .map(|k| self.ts.tile(*k).unwrap().content_urls[0].trim_start_matches(BASE).to_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn requested(&self) -> Vec<(String, LoadPriorityGroup)> {
+        self.last.requests.iter().map(|r| (r.url.trim_start_matches(BASE).to_owned(), r.priority.group)).collect()
+    }
+}
+
+#[test]
+fn far_view_renders_only_the_root() {
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    let far = [view_from(0.0, 0.0, 10_000.0)];
+    assert_eq!(h.frame(&far).requests.len(), 1, "first the tileset.json");
+    h.serve(&[]);
+    h.frame(&far);
+    assert_eq!(h.requested(), vec![("root.glb".to_owned(), LoadPriorityGroup::Urgent)]);
+    h.serve(&[]);
+    h.frame(&far);
+    assert_eq!(h.rendered(), vec!["root.glb"]);
+    assert_eq!(h.state("root.glb"), S::Rendered);
+    assert_eq!(h.state("a.glb"), S::Unvisited);
+    assert!(h.last.requests.is_empty());
+}
+
+#[test]
+fn replace_keeps_the_parent_until_every_child_is_ready() {
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    let near = [view_from(0.0, 0.0, 500.0)];
+    h.frame(&near);
+    h.serve(&[]);
+    // Nothing is drawn yet: the root and all four children are holes, so all are urgent.
+    h.frame(&near);
+    let mut req = h.requested();
+    req.sort();
+    assert_eq!(req.len(), 5);
+    assert!(req.iter().all(|(_, g)| *g == LoadPriorityGroup::Urgent), "{req:?}");
+    // The root arrives first: it stands in for its children.
+    h.serve(&["root.glb"]);
+    h.frame(&near);
+    assert_eq!(h.rendered(), vec!["root.glb"]);
+    assert_eq!(h.state("root.glb"), S::RenderedInsteadOfChildren);
+    assert_eq!(h.state("a.glb"), S::Loading);
+    // Three of four children: still the root, and the ready children are kicked.
+    h.serve(&["a.glb", "b.glb", "c.glb"]);
+    h.frame(&near);
+    assert_eq!(h.rendered(), vec!["root.glb"]);
+    assert_eq!(h.state("a.glb"), S::Kicked);
+    assert_eq!(h.state("d.glb"), S::Loading);
+    // All four: the children replace the root.
+    h.serve(&["d.glb"]);
+    h.frame(&near);
+    assert_eq!(h.rendered(), vec!["a.glb", "b.glb", "c.glb", "d.glb"]);
+    assert_eq!(h.state("root.glb"), S::Refined);
+    assert_eq!(h.last.stats.tiles_rendered, 4);
+}
+
+#[test]
+fn culled_children_are_neither_loaded_nor_waited_for() {
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    // Low over the far corner of quadrant d, seeing only d.
+    let corner = [view_from(90.0, 90.0, 5.0)];
+    h.converge(&corner);
+    assert_eq!(h.rendered(), vec!["d.glb"]);
+    assert_eq!(h.state("a.glb"), S::Culled);
+    assert_eq!(h.last.stats.tiles_culled, 3);
+    assert!(!h.ts.contents(h.key("a.glb")).any(|_| true), "a culled tile is never loaded");
+}
+
+#[test]
+fn add_refinement_draws_parent_and_children_independently() {
+    let mut h = Harness::with_tileset(quad_tileset("ADD"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    let near = [view_from(0.0, 0.0, 500.0)];
+    h.frame(&near);
+    h.serve(&[]);
+    h.frame(&near);
+    h.serve(&["root.glb", "b.glb"]);
+    h.frame(&near);
+    assert_eq!(h.rendered(), vec!["b.glb", "root.glb"]);
+    assert_eq!(h.state("root.glb"), S::RenderedAndRefined);
+    assert_eq!(h.state("a.glb"), S::Loading);
+    assert_eq!(h.requested().len(), 0, "a, c and d are already in flight");
+    h.serve(&[]);
+    h.frame(&near);
+    assert_eq!(h.rendered(), vec!["a.glb", "b.glb", "c.glb", "d.glb", "root.glb"]);
+}
+
+#[test]
+fn external_tilesets_load_and_cycles_are_reported_once() {
+    let root = json!({"asset": {"version": "1.0"}, "geometricError": 500, "root": {
+        "boundingVolume": boxed(0.0, 0.0, 100.0), "geometricError": 100, "refine": "REPLACE",
+        "children": [
+            {"boundingVolume": boxed(-50.0, 0.0, 50.0), "geometricError": 100, "content": {"uri": "sub/external.json"}},
+            {"boundingVolume": boxed(50.0, 0.0, 50.0), "geometricError": 100, "content": {"uri": "loop.json"}}]}});
+    let external = json!({"asset": {"version": "1.0"}, "geometricError": 100, "root": {
+        "boundingVolume": boxed(-50.0, 0.0, 50.0), "geometricError": 0, "content": {"uri": "leaf.glb"}}});
+    let looping = json!({"asset": {"version": "1.0"}, "geometricError": 100, "root": {
+        "boundingVolume": boxed(50.0, 0.0, 50.0), "geometricError": 10, "content": {"uri": "loop.json"}}});
+    let mut h = Harness::new(
+        &[
+            ("tileset.json", serde_json::to_vec(&root).unwrap()),
+            ("sub/external.json", serde_json::to_vec(&external).unwrap()),
+            ("sub/leaf.glb", glb()),
+            ("loop.json", serde_json::to_vec(&looping).unwrap()),
+        ],
+        TilesetOptions::default(),
+    );
+    let near = [view_from(0.0, 0.0, 300.0)];
+    h.converge(&near);
+    assert_eq!(h.rendered(), vec!["sub/leaf.glb"], "leaf resolves against the external tileset's URL");
+    let errors = h.ts.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].message.contains("cycle"), "{errors:?}");
+    h.converge(&near);
+    assert_eq!(h.ts.errors().len(), 1, "reported once, not retried every frame");
+    let leaf = h.key("sub/leaf.glb");
+    // Depths: synthetic root 0, root 1, the tile naming external.json 2, the external root (with leaf.glb) 3.
+    assert_eq!(h.ts.tile(leaf).unwrap().depth, 3);
+}
+
+#[test]
+fn missing_and_corrupt_content_fail_alone() {
+    let mut files = vec![("tileset.json", serde_json::to_vec(&quad_tileset("REPLACE")).unwrap()), ("root.glb", glb())];
+    files.push(("a.glb", glb()));
+    files.push(("b.glb", b"glTF\x02\0\0\0garbage".to_vec()));
+    files.push(("c.glb", glb()));
+    // d.glb is missing: 404.
+    let mut h = Harness::new(&files, TilesetOptions::default());
+    let near = [view_from(0.0, 0.0, 500.0)];
+    h.converge(&near);
+    assert_eq!(h.rendered(), vec!["a.glb", "c.glb"], "failed tiles draw nothing and leave no permanent fallback");
+    let mut urls: Vec<String> = h.ts.errors().iter().map(|e| e.url.trim_start_matches(BASE).to_owned()).collect();
+    urls.sort();
+    assert_eq!(urls, vec!["b.glb", "d.glb"]);
+    assert!(h.ts.errors().iter().any(|e| e.message.contains("404")));
+}
+
+#[test]
+fn requests_no_longer_wanted_are_cancelled() {
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    let near = [view_from(0.0, 0.0, 500.0)];
+    h.frame(&near);
+    h.serve(&[]);
+    h.frame(&near);
+    h.serve(&["root.glb"]);
+    let in_flight: Vec<RequestId> = h.pending.iter().map(|r| r.id).collect();
+    assert_eq!(in_flight.len(), 4);
+    // Zoom out: the children are no longer wanted.
+    let far = [view_from(0.0, 0.0, 10_000.0)];
+    let r = h.frame(&far);
+    let mut cancelled = r.cancelled.clone();
+    cancelled.sort();
+    assert_eq!(cancelled, in_flight);
+    assert_eq!(r.stats.requests_cancelled, 4);
+    // Late answers to cancelled requests are ignored.
+    assert!(!h.ts.on_loaded(in_flight[0], Ok(glb())));
+    assert_eq!(h.state("a.glb"), S::Unvisited);
+    // Zooming in again asks for them anew.
+    h.frame(&near);
+    assert_eq!(h.requested().len(), 4);
+}
+
+#[test]
+fn priorities_put_holes_first_then_the_centre_of_view() {
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    let mut options = TilesetOptions { maximum_simultaneous_requests: 1, ..Default::default() };
+    std::mem::swap(h.ts.options_mut(), &mut options);
+    // Off-centre over quadrant d, looking slightly towards it.
+    let mut v = view_from(60.0, 60.0, 400.0);
+    v.direction = (DVec3::new(50.0, 50.0, 0.0) - v.position_ecef).normalize();
+    let views = [v];
+    h.converge(&[view_from(0.0, 0.0, 10_000.0)]); // root loaded from afar
+    let r = h.frame(&views);
+    assert_eq!(r.requests.len(), 1);
+    assert!(r.requests[0].url.ends_with("d.glb"), "the child under the view centre comes first: {:?}", r.requests);
+    assert_eq!(r.requests[0].priority.group, LoadPriorityGroup::Normal, "the root stands in: not urgent");
+    assert_eq!(r.stats.requests_queued, 3);
+}
+
+#[test]
+fn several_views_select_the_union() {
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    let views = [view_from(-90.0, -90.0, 5.0), view_from(90.0, 90.0, 5.0)];
+    h.converge(&views);
+    assert_eq!(h.rendered(), vec!["a.glb", "d.glb"]);
+    assert_eq!(h.state("b.glb"), S::Culled);
+}
+
+#[test]
+fn viewer_request_volumes_gate_tiles() {
+    let mut ts = quad_tileset("ADD");
+    ts["root"]["children"][0]["viewerRequestVolume"] = json!({"sphere": [-50, -50, 0, 60]});
+    let mut h = Harness::new(
+        &[("tileset.json", serde_json::to_vec(&ts).unwrap()), ("root.glb", glb()), ("a.glb", glb()), ("b.glb", glb()), ("c.glb", glb()), ("d.glb", glb())],
+        TilesetOptions::default(),
+    );
+    h.converge(&[view_from(0.0, 0.0, 500.0)]);
+    assert_eq!(h.state("a.glb"), S::Culled, "camera outside a's request volume");
+    h.converge(&[view_from(-50.0, -50.0, 30.0)]);
+    assert_eq!(h.state("a.glb"), S::Rendered);
+}
+
+#[test]
+fn eviction_frees_unused_content_lru_and_deepest_first() {
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    h.converge(&[view_from(0.0, 0.0, 500.0)]);
+    assert_eq!(h.last.stats.tiles_loaded, 5);
+    // A budget that fits only a few tiles: zooming out keeps the root, drops children.
+    let per_tile = h.ts.contents(h.key("a.glb")).next().unwrap().byte_size();
+    let budget = h.ts.bytes_used() - 3 * per_tile;
+    h.ts.options_mut().maximum_cached_bytes = budget;
+    h.frame(&[view_from(0.0, 0.0, 10_000.0)]);
+    assert_eq!(h.rendered(), vec!["root.glb"]);
+    assert_eq!(h.last.unloaded.len(), 3, "only as many as the budget needs");
+    assert!(h.ts.bytes_used() <= budget);
+    assert!(!h.last.unloaded.contains(&h.key("root.glb")), "used this frame: never evicted");
+    assert!(!h.last.stats.over_budget);
+}
+
+#[test]
+fn a_budget_too_small_for_the_view_lets_only_urgent_loads_through() {
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    h.converge(&[view_from(0.0, 0.0, 10_000.0)]);
+    h.ts.options_mut().maximum_cached_bytes = 1;
+    let r = h.frame(&[view_from(0.0, 0.0, 500.0)]);
+    assert!(r.stats.over_budget);
+    assert!(r.requests.is_empty(), "children are only Normal: the root stands in");
+    assert_eq!(r.stats.requests_queued, 4);
+    assert_eq!(h.rendered(), vec!["root.glb"]);
+}
+
+#[test]
+fn external_tileset_nodes_are_evicted_when_unused() {
+    let root = json!({"asset": {"version": "1.0"}, "geometricError": 500, "root": {
+        "boundingVolume": boxed(0.0, 0.0, 100.0), "geometricError": 100, "refine": "REPLACE", "content": {"uri": "root.glb"},
+        "children": [{"boundingVolume": boxed(0.0, 0.0, 100.0), "geometricError": 50, "content": {"uri": "ext.json"}}]}});
+    let children: Vec<_> = (0..20)
+        .map(|i| json!({"boundingVolume": boxed(-95.0 + 10.0 * i as f64, 0.0, 5.0), "geometricError": 0, "content": {"uri": format!("{i}.glb")}}))
+        .collect();
+    let ext = json!({"asset": {"version": "1.0"}, "geometricError": 50, "root": {
+        "boundingVolume": boxed(0.0, 0.0, 100.0), "geometricError": 50, "children": children}});
+    let mut files = vec![("tileset.json".to_owned(), serde_json::to_vec(&root).unwrap()), ("ext.json".to_owned(), serde_json::to_vec(&ext).unwrap()), ("root.glb".to_owned(), glb())];
+    files.extend((0..20).map(|i| (format!("{i}.glb"), glb())));
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let mut h = Harness::new(&refs, TilesetOptions::default());
+    h.converge(&[view_from(0.0, 0.0, 300.0)]);
+    let nodes_near = h.last.stats.nodes;
+    assert_eq!(nodes_near, 2 + 1 + 20);
+    h.ts.options_mut().maximum_cached_bytes = 0;
+    h.frame(&[view_from(0.0, 0.0, 100_000.0)]);
+    assert_eq!(h.last.stats.nodes, 2, "the external tileset's 21 nodes are gone");
+    assert_eq!(h.last.unloaded.len(), 20);
+    // Coming back loads the external tileset again.
+    h.ts.options_mut().maximum_cached_bytes = usize::MAX;
+    h.converge(&[view_from(0.0, 0.0, 300.0)]);
+    assert_eq!(h.last.stats.nodes, nodes_near);
+    assert_eq!(h.rendered().len(), 20);
+}
+
+#[test]
+fn data_uri_content_loads_without_a_request() {
+    let mut ts = quad_tileset("REPLACE");
+    let b64 = {
+        // A percent-encoded data: URI (the decoder handles base64 too; see uri.rs).
+        let g = glb();
+        let mut s = String::from("data:application/octet-stream,");
+        for b in g {
+            s.push_str(&format!("%{b:02X}"));
+        }
+        s
+    };
+    ts["root"]["content"]["uri"] = json!(b64);
+    ts["root"]["children"] = json!([]);
+    let mut h = Harness::new(&[("tileset.json", serde_json::to_vec(&ts).unwrap())], TilesetOptions::default());
+    let far = [view_from(0.0, 0.0, 10_000.0)];
+    h.frame(&far);
+    h.serve(&[]);
+    // The data: URI is decoded in place of a request, and draws from the next frame on.
+    assert!(h.frame(&far).requests.is_empty());
+    assert_eq!(h.frame(&far).to_render.len(), 1);
+    assert!(h.ts.errors().is_empty());
+}
+
+#[test]
+fn updates_without_views_select_nothing() {
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &[]);
+    let r = h.frame(&[]);
+    assert!(r.to_render.is_empty() && r.requests.is_empty());
+}
