@@ -1,6 +1,6 @@
-//! The cache: evicts what the last frame did not use, least recently used first and deeper
-//! first, until the budget holds. Content goes first; then the nodes of external tilesets and
-//! implicit subtrees that hold nothing any more (the anchors keep those forever).
+//! The cache: evicts what this frame did not use, least recently used first and deeper first,
+//! until the budget holds: tile content, and the nodes of external tilesets and implicit
+//! subtrees once nothing below them is loaded (the anchors keep those forever).
 
 use std::cmp::Reverse;
 
@@ -17,26 +17,41 @@ impl Tileset {
             return unloaded;
         }
         let frame = self.frame;
-        let mut candidates: Vec<(u64, Reverse<u32>, TileKey)> = self
-            .nodes
-            .iter()
-            .filter(|(_, n)| n.last_used < frame)
-            .filter(|(_, n)| n.loaded_bytes() > 0 || n.children_kind == Children::Dynamic || subtree_loaded(n))
-            .map(|(k, n)| (n.last_used, Reverse(n.depth), k))
-            .collect();
-        candidates.sort_unstable();
-        for (_, _, key) in candidates {
+        // Content of tiles unused this frame; and the dynamic children of any tile none of
+        // whose children was used this frame, ranked by the children's last use. Descendants
+        // sort first (older or deeper), and content before structure at equal rank, so a
+        // prune finds the content below it already gone.
+        let mut candidates: Vec<(u64, Reverse<u32>, TileKey, Evict)> = Vec::new();
+        for (key, n) in &self.nodes {
+            if n.last_used < frame && n.loaded_bytes() > 0 {
+                candidates.push((n.last_used, Reverse(n.depth), key, Evict::Content));
+            }
+            if n.children_kind == Children::Dynamic || subtree_loaded(n) {
+                let children_used = n.children.iter().map(|c| self.nodes[*c].last_used).max().unwrap_or(0);
+                if children_used < frame {
+                    candidates.push((children_used, Reverse(n.depth), key, Evict::Children));
+                }
+            }
+        }
+        candidates.sort_unstable_by_key(|(used, depth, key, what)| (*used, *depth, *what, *key));
+        for (_, _, key, what) in candidates {
             if self.bytes_used() <= budget {
                 break;
             }
             if !self.nodes.contains_key(key) {
                 continue;
             }
-            if self.unload_content(key) {
-                unloaded.push(key);
-            }
-            if !self.subtree_holds_content(key) {
-                self.prune(key);
+            match what {
+                Evict::Content => {
+                    if self.unload_content(key) {
+                        unloaded.push(key);
+                    }
+                }
+                Evict::Children => {
+                    if !self.subtree_holds_content(key) {
+                        self.prune(key);
+                    }
+                }
             }
         }
         unloaded
@@ -103,6 +118,12 @@ impl Tileset {
         }
         self.payload_bytes -= freed;
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Evict {
+    Content,
+    Children,
 }
 
 fn subtree_loaded(n: &super::node::Node) -> bool {

@@ -401,3 +401,80 @@ fn updates_without_views_select_nothing() {
     let r = h.frame(&[]);
     assert!(r.to_render.is_empty() && r.requests.is_empty());
 }
+
+/// A full quadtree of 4 levels (85 tiles) in subtrees of 2 levels, with content everywhere.
+fn implicit_files() -> Vec<(String, Vec<u8>)> {
+    let ts = json!({"asset": {"version": "1.1"}, "geometricError": 1000, "root": {
+        "boundingVolume": boxed(0.0, 0.0, 1000.0), "geometricError": 400, "refine": "REPLACE",
+        "content": {"uri": "c/{level}/{x}/{y}.glb"},
+        "implicitTiling": {"subdivisionScheme": "QUADTREE", "subtreeLevels": 2, "availableLevels": 4,
+            "subtrees": {"uri": "s/{level}.{x}.{y}.json"}}}});
+    let full = br#"{"tileAvailability":{"constant":1},"contentAvailability":[{"constant":1}],"childSubtreeAvailability":{"constant":1}}"#;
+    let leafmost = br#"{"tileAvailability":{"constant":1},"contentAvailability":[{"constant":1}],"childSubtreeAvailability":{"constant":0}}"#;
+    let mut files = vec![("tileset.json".to_owned(), serde_json::to_vec(&ts).unwrap()), ("s/0.0.0.json".to_owned(), full.to_vec())];
+    for x in 0..4 {
+        for y in 0..4 {
+            files.push((format!("s/2.{x}.{y}.json"), leafmost.to_vec()));
+        }
+    }
+    for level in 0..4u32 {
+        for x in 0..(1 << level) {
+            for y in 0..(1 << level) {
+                files.push((format!("c/{level}/{x}/{y}.glb"), glb()));
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn implicit_tiles_are_made_only_where_the_traversal_goes() {
+    let files = implicit_files();
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let mut h = Harness::new(&refs, TilesetOptions::default());
+    // Low over the south-west corner: only the tiles around it refine to level 3.
+    h.converge(&[view_from(-990.0, -990.0, 30.0)]);
+    let rendered = h.rendered();
+    assert!(rendered.contains(&"c/3/0/0.glb".to_owned()), "{rendered:?}");
+    assert!(rendered.iter().all(|r| r.starts_with("c/3/")), "{rendered:?}");
+    assert!(h.last.stats.nodes < 30, "lazy: {} of 85 tiles made", h.last.stats.nodes);
+    let subtrees_loaded = h.ts.requests_total as usize - h.last.stats.tiles_loaded - 1;
+    assert!(subtrees_loaded < 6, "{subtrees_loaded} subtree files fetched");
+    let leaf = h.key("c/3/0/0.glb");
+    let info = h.ts.tile(leaf).unwrap();
+    assert_eq!(info.implicit_coord, Some(crate::tiles::implicit::ImplicitCoord { level: 3, x: 0, y: 0, z: 0 }));
+    assert!((info.geometric_error - 50.0).abs() < 1e-9, "400 / 2^3");
+}
+
+#[test]
+fn implicit_nodes_and_subtrees_are_evicted_when_unused() {
+    let files = implicit_files();
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let mut h = Harness::new(&refs, TilesetOptions::default());
+    h.converge(&[view_from(-990.0, -990.0, 30.0)]);
+    let near_nodes = h.last.stats.nodes;
+    h.ts.options_mut().maximum_cached_bytes = 0;
+    h.frame(&[view_from(0.0, 0.0, 1_000_000.0)]);
+    assert!(h.last.stats.nodes < near_nodes, "{} → {}", near_nodes, h.last.stats.nodes);
+    assert_eq!(h.last.stats.nodes, 1, "only the implicit root remains");
+    h.ts.options_mut().maximum_cached_bytes = usize::MAX;
+    h.converge(&[view_from(-990.0, -990.0, 30.0)]);
+    assert_eq!(h.last.stats.nodes, near_nodes, "rebuilt the same tree on return");
+}
+
+#[test]
+fn a_missing_subtree_is_an_error_and_the_rest_renders() {
+    let mut files = implicit_files();
+    files.retain(|(k, _)| k != "s/2.0.0.json");
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let mut h = Harness::new(&refs, TilesetOptions::default());
+    // Over the south-west quadrant: level-2 tiles (2,0,0), (2,1,0), (2,0,1) and (2,1,1).
+    h.converge(&[view_from(-500.0, -500.0, 100.0)]);
+    assert_eq!(h.ts.errors().len(), 1);
+    assert!(h.ts.errors()[0].url.ends_with("s/2.0.0.json"));
+    // As in cesium-native, a failed load counts as empty so refinement never stalls: the
+    // failed subtree's area stays empty and its three siblings refine to level 3.
+    let rendered = h.rendered();
+    assert!(rendered.iter().any(|r| r.starts_with("c/3/")), "{rendered:?}");
+    assert!(!rendered.iter().any(|r| r == "c/3/0/0.glb" || r == "c/2/0/0.glb"), "{rendered:?}");
+}
