@@ -5,3 +5,6 @@
 
 pub mod geo;
 pub mod tiles;
+
+#[cfg(feature = "cli")]
+pub mod cli;

@@ -1,1 +1,25 @@
-fn main(){}
+//! The `citytwin` command.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use citytwin::cli::{Cli, Command, inspect};
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let outcome = match &cli.command {
+        Command::Inspect(args) => inspect::run(args).map(|r| r.errors.is_empty()),
+    };
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

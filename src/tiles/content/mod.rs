@@ -176,8 +176,13 @@ fn decode_at_depth(bytes: &[u8], depth: u32) -> Result<(TileContent, Warnings), 
             Err(TilesError::UnsupportedContent(format!("{} is not renderable content", detect(bytes).name())))
         }
         ContentFormat::Unknown => {
-            let head: Vec<u8> = bytes.iter().take(4).copied().collect();
-            Err(TilesError::UnsupportedContent(format!("unknown format, first bytes {head:?}")))
+            let head = &bytes[..bytes.len().min(4)];
+            let shown = if head.iter().all(u8::is_ascii_graphic) && !head.is_empty() {
+                format!("magic {:?}", String::from_utf8_lossy(head))
+            } else {
+                format!("first bytes {head:?}")
+            };
+            Err(TilesError::UnsupportedContent(format!("unknown format ({shown})")))
         }
     }
 }

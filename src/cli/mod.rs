@@ -1,0 +1,21 @@
+//! Command-line entry points (feature `cli`): argument parsing and the blocking I/O they need.
+
+pub mod fetch;
+pub mod inspect;
+
+use clap::{Parser, Subcommand};
+
+/// citytwin: a 3D digital twin of a whole city.
+#[derive(Debug, Parser)]
+#[command(name = "citytwin", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Walk a tileset (with its external tilesets and implicit subtrees), decode every content,
+    /// and print tree statistics and validation warnings. Exits 1 when anything failed to load.
+    Inspect(inspect::InspectArgs),
+}
