@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use citytwin::cli::{Cli, Command, inspect};
+use clap::Parser;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()

@@ -58,7 +58,8 @@ fn every_content_file_decodes() {
 #[test]
 fn mutated_real_content_never_panics() {
     let Some(data) = common::data_dir() else { return };
-    let files = common::files_with(&data.join("3dtiles"), &[".b3dm", ".i3dm", ".pnts", ".cmpt", ".glb", ".subtree", ".json"]);
+    let files =
+        common::files_with(&data.join("3dtiles"), &[".b3dm", ".i3dm", ".pnts", ".cmpt", ".glb", ".subtree", ".json"]);
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = move || {
         rng ^= rng << 13;
@@ -75,7 +76,7 @@ fn mutated_real_content_never_panics() {
                 0 => m.truncate((next() as usize) % (bytes.len() + 1)),
                 1 => {
                     // Corrupt a header or table field.
-                    let i = (next() as usize) % bytes.len().min(64).max(1);
+                    let i = (next() as usize) % bytes.len().clamp(1, 64);
                     if i < m.len() {
                         m[i] = next() as u8;
                     }
@@ -118,7 +119,10 @@ fn views_of(bounds: &WorldBounds) -> Vec<ViewState> {
 fn selection_converges_on_every_sample_from_several_views() {
     let Some(data) = common::data_dir() else { return };
     for path in common::tilesets(&data) {
-        let mut ts = Tileset::new(common::file_url(&path), TilesetOptions { maximum_screen_space_error: 8.0, ..Default::default() });
+        let mut ts = Tileset::new(
+            common::file_url(&path),
+            TilesetOptions { maximum_screen_space_error: 8.0, ..Default::default() },
+        );
         // Load the root tileset first to know where to look.
         let first = ts.update(&views_of(&WorldBounds::Everywhere));
         for r in first.requests {

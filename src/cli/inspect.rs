@@ -45,7 +45,14 @@ pub fn render(r: &InspectReport, max_messages: usize) -> String {
     let mb = |b: u64| b as f64 / 1e6;
     let _ = writeln!(s, "tileset      {}", r.url);
     let _ = writeln!(s, "version      {}", if r.version.is_empty() { "?" } else { &r.version });
-    let _ = writeln!(s, "tiles        {} ({} implicit), depth {}{}", r.tiles, r.implicit_tiles, r.max_depth, if r.truncated { ", TRUNCATED" } else { "" });
+    let _ = writeln!(
+        s,
+        "tiles        {} ({} implicit), depth {}{}",
+        r.tiles,
+        r.implicit_tiles,
+        r.max_depth,
+        if r.truncated { ", TRUNCATED" } else { "" }
+    );
     let _ = writeln!(s, "tilesets     {} ({:.3} MB)", r.tilesets, mb(r.tileset_bytes));
     if r.subtrees > 0 {
         let _ = writeln!(s, "subtrees     {} ({:.3} MB)", r.subtrees, mb(r.subtree_bytes));

@@ -12,11 +12,7 @@ pub struct Cartographic {
 
 impl Cartographic {
     pub fn from_degrees(lon_deg: f64, lat_deg: f64, height_m: f64) -> Self {
-        Self {
-            lon_rad: lon_deg.to_radians(),
-            lat_rad: lat_deg.to_radians(),
-            height_m,
-        }
+        Self { lon_rad: lon_deg.to_radians(), lat_rad: lat_deg.to_radians(), height_m }
     }
 }
 
@@ -30,10 +26,7 @@ pub struct Ellipsoid {
 }
 
 /// The WGS84 ellipsoid used by 3D Tiles (EPSG:4978 / EPSG:4979).
-pub const WGS84: Ellipsoid = Ellipsoid {
-    a_m: 6_378_137.0,
-    b_m: 6_356_752.314_245_179,
-};
+pub const WGS84: Ellipsoid = Ellipsoid { a_m: 6_378_137.0, b_m: 6_356_752.314_245_179 };
 
 impl Ellipsoid {
     /// First eccentricity squared.
@@ -54,11 +47,7 @@ impl Ellipsoid {
         let sin_lat = c.lat_rad.sin();
         let n = self.a_m / (1.0 - e2 * sin_lat * sin_lat).sqrt();
         let normal = self.geodetic_normal(c.lon_rad, c.lat_rad);
-        DVec3::new(
-            (n + c.height_m) * normal.x,
-            (n + c.height_m) * normal.y,
-            (n * (1.0 - e2) + c.height_m) * normal.z,
-        )
+        DVec3::new((n + c.height_m) * normal.x, (n + c.height_m) * normal.y, (n * (1.0 - e2) + c.height_m) * normal.z)
     }
 
     /// ECEF → geodetic, by Heikkinen's closed form (sub-millimetre everywhere outside the
@@ -84,8 +73,7 @@ impl Ellipsoid {
         let pp = f2 / (3.0 * (s + 1.0 / s + 1.0).powi(2) * g * g);
         let q = (1.0 + 2.0 * e2 * e2 * pp).sqrt();
         let r0 = -(pp * e2 * r) / (1.0 + q)
-            + (0.5 * a * a * (1.0 + 1.0 / q) - pp * (1.0 - e2) * p.z * p.z / (q * (1.0 + q))
-                - 0.5 * pp * r * r)
+            + (0.5 * a * a * (1.0 + 1.0 / q) - pp * (1.0 - e2) * p.z * p.z / (q * (1.0 + q)) - 0.5 * pp * r * r)
                 .max(0.0)
                 .sqrt();
         let u = ((r - e2 * r0).powi(2) + p.z * p.z).sqrt();

@@ -9,11 +9,7 @@ use super::{Ellipsoid, WGS84};
 pub fn enu_axes(origin_ecef: DVec3) -> (DVec3, DVec3, DVec3) {
     let up = geodetic_surface_normal(&WGS84, origin_ecef);
     let east = DVec3::new(-origin_ecef.y, origin_ecef.x, 0.0);
-    let east = if east.length_squared() < 1e-12 {
-        DVec3::Y
-    } else {
-        east.normalize()
-    };
+    let east = if east.length_squared() < 1e-12 { DVec3::Y } else { east.normalize() };
     let north = up.cross(east);
     (east, north, up)
 }
@@ -21,23 +17,14 @@ pub fn enu_axes(origin_ecef: DVec3) -> (DVec3, DVec3, DVec3) {
 /// `ecef_from_enu`: maps local east-north-up metres at `origin_ecef` into ECEF.
 pub fn ecef_from_enu(origin_ecef: DVec3) -> DMat4 {
     let (e, n, u) = enu_axes(origin_ecef);
-    DMat4::from_cols(
-        e.extend(0.0),
-        n.extend(0.0),
-        u.extend(0.0),
-        origin_ecef.extend(1.0),
-    )
+    DMat4::from_cols(e.extend(0.0), n.extend(0.0), u.extend(0.0), origin_ecef.extend(1.0))
 }
 
 fn geodetic_surface_normal(ellipsoid: &Ellipsoid, p: DVec3) -> DVec3 {
     let inv_a2 = 1.0 / (ellipsoid.a_m * ellipsoid.a_m);
     let inv_b2 = 1.0 / (ellipsoid.b_m * ellipsoid.b_m);
     let n = DVec3::new(p.x * inv_a2, p.y * inv_a2, p.z * inv_b2);
-    if n.length_squared() == 0.0 {
-        DVec3::Z
-    } else {
-        n.normalize()
-    }
+    if n.length_squared() == 0.0 { DVec3::Z } else { n.normalize() }
 }
 
 #[cfg(test)]

@@ -28,8 +28,14 @@ pub struct Region {
 /// A world-space (ECEF) culling shape.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum WorldBounds {
-    Box { center: DVec3, half_axes: DMat3 },
-    Sphere { center: DVec3, radius: f64 },
+    Box {
+        center: DVec3,
+        half_axes: DMat3,
+    },
+    Sphere {
+        center: DVec3,
+        radius: f64,
+    },
     /// No usable volume: never culled, distance zero.
     Everywhere,
 }
@@ -131,8 +137,8 @@ impl Region {
             for j in 0..=N {
                 let lat = self.south_rad + (self.north_rad - self.south_rad) * j as f64 / N as f64;
                 for h in [self.min_height_m, self.max_height_m] {
-                    let p = WGS84.ecef_from_cartographic(Cartographic { lon_rad: lon, lat_rad: lat, height_m: h })
-                        - origin;
+                    let p =
+                        WGS84.ecef_from_cartographic(Cartographic { lon_rad: lon, lat_rad: lat, height_m: h }) - origin;
                     let local = DVec3::new(p.dot(e), p.dot(n), p.dot(u));
                     lo = lo.min(local);
                     hi = hi.max(local);
@@ -284,10 +290,8 @@ mod tests {
 
     #[test]
     fn flat_box_distance_counts_the_flat_axis() {
-        let flat = WorldBounds::Box {
-            center: DVec3::ZERO,
-            half_axes: DMat3::from_cols(DVec3::X, DVec3::Y, DVec3::ZERO),
-        };
+        let flat =
+            WorldBounds::Box { center: DVec3::ZERO, half_axes: DMat3::from_cols(DVec3::X, DVec3::Y, DVec3::ZERO) };
         assert!((flat.distance_to(DVec3::new(0.0, 0.0, 3.0)) - 3.0).abs() < 1e-12);
     }
 
@@ -313,13 +317,32 @@ mod tests {
     fn region_box_contains_every_point_of_the_region() {
         let regions = [
             // The Cesium sample city, metres across.
-            Region { west_rad: -1.3197209591796106, south_rad: 0.6988424218, east_rad: -1.3196390408203893,
-                north_rad: 0.6989055782, min_height_m: 0.0, max_height_m: 67.0 },
+            Region {
+                west_rad: -1.3197209591796106,
+                south_rad: 0.6988424218,
+                east_rad: -1.3196390408203893,
+                north_rad: 0.6989055782,
+                min_height_m: 0.0,
+                max_height_m: 67.0,
+            },
             // A continent-sized region across the antimeridian.
-            Region { west_rad: 2.8, south_rad: -0.6, east_rad: -2.9, north_rad: 0.2, min_height_m: -100.0, max_height_m: 9000.0 },
+            Region {
+                west_rad: 2.8,
+                south_rad: -0.6,
+                east_rad: -2.9,
+                north_rad: 0.2,
+                min_height_m: -100.0,
+                max_height_m: 9000.0,
+            },
             // The whole globe.
-            Region { west_rad: -std::f64::consts::PI, south_rad: -std::f64::consts::FRAC_PI_2,
-                east_rad: std::f64::consts::PI, north_rad: std::f64::consts::FRAC_PI_2, min_height_m: 0.0, max_height_m: 0.0 },
+            Region {
+                west_rad: -std::f64::consts::PI,
+                south_rad: -std::f64::consts::FRAC_PI_2,
+                east_rad: std::f64::consts::PI,
+                north_rad: std::f64::consts::FRAC_PI_2,
+                min_height_m: 0.0,
+                max_height_m: 0.0,
+            },
         ];
         for r in regions {
             let b = r.to_world_box();
@@ -342,7 +365,14 @@ mod tests {
 
     #[test]
     fn region_children_tile_the_parent() {
-        let r = Region { west_rad: 3.0, south_rad: 0.0, east_rad: -3.0, north_rad: 0.2, min_height_m: 0.0, max_height_m: 10.0 };
+        let r = Region {
+            west_rad: 3.0,
+            south_rad: 0.0,
+            east_rad: -3.0,
+            north_rad: 0.2,
+            min_height_m: 0.0,
+            max_height_m: 10.0,
+        };
         let c = r.child(1, 1, Some(1), 2.0);
         assert!((c.north_rad - 0.2).abs() < 1e-12 && (c.min_height_m - 5.0).abs() < 1e-12);
         assert!((c.east_rad - -3.0).abs() < 1e-12, "{c:?}");

@@ -67,7 +67,8 @@ pub fn inspect(
     options: InspectOptions,
     load: &mut dyn FnMut(&str) -> Result<Vec<u8>, LoadError>,
 ) -> InspectReport {
-    let mut walk = Walk { load, options, report: InspectReport { url: url.to_owned(), ..Default::default() }, chain: Vec::new() };
+    let mut walk =
+        Walk { load, options, report: InspectReport { url: url.to_owned(), ..Default::default() }, chain: Vec::new() };
     walk.tileset(url, 0);
     walk.report
 }
@@ -130,7 +131,8 @@ impl Walk<'_> {
         if !self.count_tile(depth) {
             return;
         }
-        let uris: Vec<String> = tile.content.iter().chain(&tile.contents).filter_map(|c| c.uri().map(str::to_owned)).collect();
+        let uris: Vec<String> =
+            tile.content.iter().chain(&tile.contents).filter_map(|c| c.uri().map(str::to_owned)).collect();
         for reference in uris {
             match uri::resolve(base, &reference) {
                 Ok(url) => self.content(&url, depth),
@@ -170,7 +172,8 @@ impl Walk<'_> {
         if let Err(e) = super::implicit::check_levels(it.subdivision_scheme, it.subtree_levels, it.available_levels) {
             return self.error(base, e);
         }
-        let templates: Vec<String> = tile.content.iter().chain(&tile.contents).filter_map(|c| c.uri().map(str::to_owned)).collect();
+        let templates: Vec<String> =
+            tile.content.iter().chain(&tile.contents).filter_map(|c| c.uri().map(str::to_owned)).collect();
         let ctx = ImplicitWalk { it, base, templates: &templates, depth };
         self.subtree(&ctx, ImplicitCoord::ROOT);
     }
@@ -254,13 +257,21 @@ mod tests {
     fn walks_external_tilesets_and_reports_problems() {
         let glb = write::glb(br#"{"asset":{"version":"2.0"}}"#, None);
         let files: HashMap<&str, Vec<u8>> = [
-            ("m:/t/tileset.json", br#"{"asset":{"version":"1.0"},"geometricError":9,"root":{"boundingVolume":{"sphere":[0,0,0,1]},
+            (
+                "m:/t/tileset.json",
+                br#"{"asset":{"version":"1.0"},"geometricError":9,"root":{"boundingVolume":{"sphere":[0,0,0,1]},
                 "geometricError":5,"refine":"ADD","content":{"uri":"a.glb"},"children":[
                 {"boundingVolume":{"sphere":[0,0,0,1]},"geometricError":1,"content":{"uri":"ext/e.json"}},
                 {"boundingVolume":{"sphere":[0,0,0,1]},"geometricError":1,"content":{"uri":"gone.b3dm"}},
-                {"boundingVolume":{"sphere":[0,0,0,1]},"geometricError":1,"content":{"uri":"tileset.json"}}]}}"#.to_vec()),
-            ("m:/t/ext/e.json", br#"{"asset":{"version":"1.0"},"geometricError":1,"root":{"boundingVolume":{"box":[1]},
-                "geometricError":0,"content":{"uri":"b.glb"}}}"#.to_vec()),
+                {"boundingVolume":{"sphere":[0,0,0,1]},"geometricError":1,"content":{"uri":"tileset.json"}}]}}"#
+                    .to_vec(),
+            ),
+            (
+                "m:/t/ext/e.json",
+                br#"{"asset":{"version":"1.0"},"geometricError":1,"root":{"boundingVolume":{"box":[1]},
+                "geometricError":0,"content":{"uri":"b.glb"}}}"#
+                    .to_vec(),
+            ),
             ("m:/t/a.glb", glb.clone()),
             ("m:/t/ext/b.glb", glb),
         ]

@@ -14,7 +14,7 @@ pub mod view;
 
 pub use error::{LoadError, TilesError, Warning, Warnings};
 pub use runtime::{
-    LoadPriorityGroup, Priority, RequestId, RequestKind, TileError, TileInfo, TileKey, TileRequest,
-    TileSelectionState, Tileset, TilesetOptions, TilesetStats, UpAxis, UpdateResult,
+    LoadPriorityGroup, Priority, RequestId, RequestKind, TileError, TileInfo, TileKey, TileRequest, TileSelectionState,
+    Tileset, TilesetOptions, TilesetStats, UpAxis, UpdateResult,
 };
 pub use view::{Projection, ViewState};

@@ -7,12 +7,8 @@ use serde_json::{Map, Value};
 use super::{TilesError, Warnings, gzip};
 
 /// Extensions this reader understands; a tileset requiring any other still loads, with a warning.
-pub const SUPPORTED_EXTENSIONS: &[&str] = &[
-    "3DTILES_implicit_tiling",
-    "3DTILES_multiple_contents",
-    "3DTILES_metadata",
-    "3DTILES_content_gltf",
-];
+pub const SUPPORTED_EXTENSIONS: &[&str] =
+    &["3DTILES_implicit_tiling", "3DTILES_multiple_contents", "3DTILES_metadata", "3DTILES_content_gltf"];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -192,8 +188,7 @@ pub fn parse_tileset(bytes: &[u8]) -> Result<(Tileset, Warnings), TilesError> {
     if gzip::is_gzip(&bytes) {
         return Err(TilesError::invalid("tileset", "doubly gzip-compressed"));
     }
-    let tileset: Tileset =
-        serde_json::from_slice(&bytes).map_err(|e| TilesError::json("tileset", e))?;
+    let tileset: Tileset = serde_json::from_slice(&bytes).map_err(|e| TilesError::json("tileset", e))?;
     if !matches!(tileset.asset.version.as_str(), "1.0" | "1.1" | "0.0") {
         warnings.push("asset", format!("unknown 3D Tiles version {:?}", tileset.asset.version));
     }
@@ -279,8 +274,14 @@ mod tests {
 
     #[test]
     fn malformed_tilesets_are_errors() {
-        for bad in ["", "{", "[]", r#"{"asset":{"version":"1.0"}}"#, r#"{"asset":1,"root":{}}"#,
-            r#"{"asset":{"version":"1.0"},"root":{"boundingVolume":{},"children":[1]}}"#] {
+        for bad in [
+            "",
+            "{",
+            "[]",
+            r#"{"asset":{"version":"1.0"}}"#,
+            r#"{"asset":1,"root":{}}"#,
+            r#"{"asset":{"version":"1.0"},"root":{"boundingVolume":{},"children":[1]}}"#,
+        ] {
             assert!(parse_tileset(bad.as_bytes()).is_err(), "{bad}");
         }
     }

@@ -17,11 +17,8 @@ pub fn resolve(base: &str, reference: &str) -> Result<String, TilesError> {
     let mut joined = base_url.join(reference).map_err(|e| err(e.to_string()))?;
     if base_url.query().is_some() && !matches!(joined.scheme(), "data") {
         let own: Vec<(String, String)> = joined.query_pairs().into_owned().collect();
-        let inherited: Vec<(String, String)> = base_url
-            .query_pairs()
-            .into_owned()
-            .filter(|(k, _)| !own.iter().any(|(ok, _)| ok == k))
-            .collect();
+        let inherited: Vec<(String, String)> =
+            base_url.query_pairs().into_owned().filter(|(k, _)| !own.iter().any(|(ok, _)| ok == k)).collect();
         if !inherited.is_empty() {
             joined.query_pairs_mut().extend_pairs(inherited);
         }
@@ -39,10 +36,8 @@ pub fn decode_data_uri(uri: &str) -> Result<Vec<u8>, TilesError> {
 
 /// Expands an implicit-tiling template URI such as `content/{level}/{x}/{y}.glb`.
 pub fn expand_template(template: &str, level: u32, x: u64, y: u64, z: Option<u64>) -> String {
-    let mut out = template
-        .replace("{level}", &level.to_string())
-        .replace("{x}", &x.to_string())
-        .replace("{y}", &y.to_string());
+    let mut out =
+        template.replace("{level}", &level.to_string()).replace("{x}", &x.to_string()).replace("{y}", &y.to_string());
     if let Some(z) = z {
         out = out.replace("{z}", &z.to_string());
     }
@@ -72,10 +67,7 @@ mod tests {
         assert_eq!(resolve(base, "../other/t.json").unwrap(), "https://tiles.example.test/other/t.json");
         assert_eq!(resolve(base, "/abs.glb").unwrap(), "https://tiles.example.test/abs.glb");
         assert_eq!(resolve(base, "https://cdn.test/x.glb").unwrap(), "https://cdn.test/x.glb");
-        assert_eq!(
-            resolve("file:///data/a%20b/tileset.json", "c d.glb").unwrap(),
-            "file:///data/a%20b/c%20d.glb"
-        );
+        assert_eq!(resolve("file:///data/a%20b/tileset.json", "c d.glb").unwrap(), "file:///data/a%20b/c%20d.glb");
     }
 
     #[test]

@@ -135,7 +135,13 @@ mod tests {
     }
 
     fn view(projection: Projection) -> ViewState {
-        ViewState { position_ecef: DVec3::ZERO, direction: -DVec3::Z, up: DVec3::Y, viewport_px: [200.0, 100.0], projection }
+        ViewState {
+            position_ecef: DVec3::ZERO,
+            direction: -DVec3::Z,
+            up: DVec3::Y,
+            viewport_px: [200.0, 100.0],
+            projection,
+        }
     }
 
     #[test]
@@ -155,7 +161,14 @@ mod tests {
     #[test]
     fn off_axis_frustum_is_shifted() {
         // A right-hand wall panel: sees only x in [0, 2] at the near plane (1 m).
-        let v = view(Projection::OffAxis { left_m: 0.0, right_m: 2.0, bottom_m: -0.5, top_m: 0.5, near_m: 1.0, far_m: f64::INFINITY });
+        let v = view(Projection::OffAxis {
+            left_m: 0.0,
+            right_m: 2.0,
+            bottom_m: -0.5,
+            top_m: 0.5,
+            near_m: 1.0,
+            far_m: f64::INFINITY,
+        });
         let f = v.frustum();
         assert!(f.is_visible(&sphere(10.0, 0.0, -10.0, 0.5)));
         assert!(!f.is_visible(&sphere(-3.0, 0.0, -10.0, 0.5)));
@@ -165,7 +178,10 @@ mod tests {
     fn orthographic_culls_by_extent_only() {
         let v = view(Projection::Orthographic { height_m: 10.0, near_m: 0.0, far_m: 100.0 });
         let f = v.frustum();
-        let slab = WorldBounds::Box { center: DVec3::new(9.0, 0.0, -50.0), half_axes: DMat3::from_diagonal(DVec3::splat(0.5)) };
+        let slab = WorldBounds::Box {
+            center: DVec3::new(9.0, 0.0, -50.0),
+            half_axes: DMat3::from_diagonal(DVec3::splat(0.5)),
+        };
         assert!(f.is_visible(&slab));
         assert!(!f.is_visible(&sphere(0.0, 6.0, -50.0, 0.5)));
     }
@@ -180,7 +196,14 @@ mod tests {
         assert!((o.screen_space_error(1.0, 1234.0) - 2.0).abs() < 1e-12);
         // A symmetric off-axis frustum equals the perspective one.
         let t = 30f64.to_radians().tan();
-        let a = view(Projection::OffAxis { left_m: -2.0 * t, right_m: 2.0 * t, bottom_m: -t, top_m: t, near_m: 1.0, far_m: 1e9 });
+        let a = view(Projection::OffAxis {
+            left_m: -2.0 * t,
+            right_m: 2.0 * t,
+            bottom_m: -t,
+            top_m: t,
+            near_m: 1.0,
+            far_m: 1e9,
+        });
         assert!((a.screen_space_error(16.0, 100.0) - expect).abs() < 1e-9);
     }
 }

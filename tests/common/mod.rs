@@ -58,6 +58,11 @@ pub fn load_file(url: &str) -> Result<Vec<u8>, LoadError> {
 pub fn tilesets(dir: &Path) -> Vec<PathBuf> {
     files_with(dir, &[".json"])
         .into_iter()
-        .filter(|p| std::fs::read(p).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()).is_some_and(|v| v.get("root").is_some()))
+        .filter(|p| {
+            std::fs::read(p)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .is_some_and(|v| v.get("root").is_some())
+        })
         .collect()
 }

@@ -18,10 +18,7 @@ pub(crate) fn positions(ft: &FeatureTable, count: usize, what: &'static str) -> 
             return Err(TilesError::invalid(what, "POSITION_QUANTIZED needs QUANTIZED_VOLUME_OFFSET and _SCALE"));
         };
         let s = DVec3::new(scale[0], scale[1], scale[2]) / 65535.0;
-        let pos = q
-            .chunks_exact(3)
-            .map(|c| (DVec3::new(c[0], c[1], c[2]) * s).as_vec3())
-            .collect();
+        let pos = q.chunks_exact(3).map(|c| (DVec3::new(c[0], c[1], c[2]) * s).as_vec3()).collect();
         return Ok((pos, DVec3::new(offset[0], offset[1], offset[2])));
     }
     Err(TilesError::invalid(what, "feature table has neither POSITION nor POSITION_QUANTIZED"))

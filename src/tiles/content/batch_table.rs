@@ -93,9 +93,7 @@ impl BatchTable {
 
     /// All properties of one feature.
     pub fn feature(&self, feature: usize) -> Map<String, Value> {
-        self.property_names()
-            .filter_map(|name| Some((name.to_owned(), self.property(name, feature)?)))
-            .collect()
+        self.property_names().filter_map(|name| Some((name.to_owned(), self.property(name, feature)?))).collect()
     }
 }
 

@@ -96,7 +96,7 @@ pub struct FeatureTable {
 impl FeatureTable {
     pub fn parse(json: &[u8], binary: &[u8], what: &'static str, w: &mut Warnings) -> Result<Self, TilesError> {
         let json = parse_table_json(json, what)?;
-        if binary.len() % 8 != 0 && !binary.is_empty() {
+        if !binary.len().is_multiple_of(8) && !binary.is_empty() {
             w.push(what, "feature table binary body is not 8-byte aligned");
         }
         Ok(Self { json, binary: binary.to_vec() })

@@ -67,11 +67,10 @@ pub fn parse_glb(bytes: &[u8]) -> Result<(Glb, Warnings), TilesError> {
         let chunk_len = read_u32(bytes, at, WHAT)? as usize;
         let chunk_type = read_u32(bytes, at + 4, WHAT)?;
         let start = at + 8;
-        let end = start
-            .checked_add(chunk_len)
-            .filter(|&e| e <= length)
-            .ok_or_else(|| TilesError::invalid(WHAT, format!("chunk at {at} of {chunk_len} bytes overruns length {length}")))?;
-        if chunk_len % 4 != 0 {
+        let end = start.checked_add(chunk_len).filter(|&e| e <= length).ok_or_else(|| {
+            TilesError::invalid(WHAT, format!("chunk at {at} of {chunk_len} bytes overruns length {length}"))
+        })?;
+        if !chunk_len.is_multiple_of(4) {
             w.push(WHAT, format!("chunk at {at} has length {chunk_len}, not a multiple of 4"));
         }
         match (chunk_type, at == 12) {

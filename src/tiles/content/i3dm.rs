@@ -41,7 +41,10 @@ impl Instances {
         };
         model
             + self.positions.len() * 12
-            + [&self.normal_up, &self.normal_right, &self.scales].iter().map(|v| v.as_ref().map_or(0, |v| v.len() * 12)).sum::<usize>()
+            + [&self.normal_up, &self.normal_right, &self.scales]
+                .iter()
+                .map(|v| v.as_ref().map_or(0, |v| v.len() * 12))
+                .sum::<usize>()
             + self.batch_ids.as_ref().map_or(0, |b| b.len() * 4)
             + self.feature_table.byte_size()
             + self.batch_table.as_ref().map_or(0, BatchTable::byte_size)
@@ -84,7 +87,9 @@ pub(super) fn decode(bytes: &[u8]) -> Result<(Instances, Warnings), TilesError> 
     };
     let scales = match ft.property("SCALE_NON_UNIFORM", n, 3, &[ComponentType::F32])? {
         Some(v) => Some(to_vec3(&v)),
-        None => ft.property("SCALE", n, 1, &[ComponentType::F32])?.map(|v| v.into_iter().map(|s| Vec3::splat(s as f32)).collect()),
+        None => ft
+            .property("SCALE", n, 1, &[ComponentType::F32])?
+            .map(|v| v.into_iter().map(|s| Vec3::splat(s as f32)).collect()),
     };
     let batch_ids = batch_ids(ft, n)?;
     let rows = batch_ids.as_ref().map_or(n, |ids| ids.iter().max().map_or(0, |m| *m as usize + 1));
@@ -111,7 +116,18 @@ pub(super) fn decode(bytes: &[u8]) -> Result<(Instances, Warnings), TilesError> 
     let east_north_up = ft.global_bool("EAST_NORTH_UP");
     let feature_table = tables.feature_table;
     Ok((
-        Instances { model, rtc_center, positions, normal_up, normal_right, east_north_up, scales, batch_ids, feature_table, batch_table },
+        Instances {
+            model,
+            rtc_center,
+            positions,
+            normal_up,
+            normal_right,
+            east_north_up,
+            scales,
+            batch_ids,
+            feature_table,
+            batch_table,
+        },
         w,
     ))
 }

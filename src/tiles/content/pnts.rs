@@ -71,7 +71,17 @@ pub(super) fn decode(bytes: &[u8]) -> Result<(Points, Warnings), TilesError> {
     let batch_table = parse_batch_table(&tables, table_rows, WHAT, &mut w);
     let feature_table = tables.feature_table;
     Ok((
-        Points { positions, rtc_center, colors_rgba, constant_rgba, normals, batch_ids, batch_length, feature_table, batch_table },
+        Points {
+            positions,
+            rtc_center,
+            colors_rgba,
+            constant_rgba,
+            normals,
+            batch_ids,
+            batch_length,
+            feature_table,
+            batch_table,
+        },
         w,
     ))
 }

@@ -5,10 +5,11 @@ use super::{BatchTable, FeatureTable};
 
 /// Little-endian u32 at `offset`, or a truncation error.
 pub(crate) fn read_u32(bytes: &[u8], offset: usize, what: &'static str) -> Result<u32, TilesError> {
-    bytes
-        .get(offset..offset + 4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .ok_or(TilesError::Truncated { what, needed: offset + 4, available: bytes.len() })
+    bytes.get(offset..offset + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok_or(TilesError::Truncated {
+        what,
+        needed: offset + 4,
+        available: bytes.len(),
+    })
 }
 
 /// Checks magic, version 1 and byteLength; returns the usable bytes (trailing bytes ignored with a warning).
@@ -39,7 +40,7 @@ pub(crate) fn check_header<'a>(
     if byte_length < bytes.len() {
         w.push(what, format!("{} trailing bytes after byteLength ignored", bytes.len() - byte_length));
     }
-    if byte_length % 8 != 0 {
+    if !byte_length.is_multiple_of(8) {
         w.push(what, format!("byteLength {byte_length} is not 8-byte aligned"));
     }
     Ok(&bytes[..byte_length])

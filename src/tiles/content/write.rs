@@ -1,7 +1,7 @@
 //! Writers for glb, b3dm, i3dm, pnts and cmpt with correct padding: used by the tiler and tests.
 
 fn pad_to(v: &mut Vec<u8>, align: usize, byte: u8) {
-    while v.len() % align != 0 {
+    while !v.len().is_multiple_of(align) {
         v.push(byte);
     }
 }
@@ -37,7 +37,7 @@ fn tile(magic: &[u8; 4], tables: [&[u8]; 4], extra: &[u32], body: &[u8]) -> Vec<
     let mut at = header_len;
     for (i, t) in tables.iter().enumerate() {
         let mut v = t.to_vec();
-        while (at + v.len()) % 8 != 0 {
+        while !(at + v.len()).is_multiple_of(8) {
             v.push(if i % 2 == 0 { b' ' } else { 0 });
         }
         at += v.len();

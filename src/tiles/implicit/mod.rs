@@ -9,8 +9,8 @@ pub use subtree::{Availability, Subtree, parse_subtree};
 
 use glam::{DMat3, DVec3};
 
-use super::bounds::Volume;
 use super::TilesError;
+use super::bounds::Volume;
 use super::model::SubdivisionScheme;
 
 /// Bits per subdivision: 2 for quadtrees, 3 for octrees.
@@ -90,6 +90,8 @@ mod tests {
             panic!()
         };
         assert!((center.z - 0.009375).abs() < 1e-12 && (half_axes.z_axis.z - 0.003125).abs() < 1e-12);
-        assert!(subdivide(&Volume::Sphere { center: DVec3::ZERO, radius: 1.0 }, SubdivisionScheme::Quadtree, c).is_none());
+        assert!(
+            subdivide(&Volume::Sphere { center: DVec3::ZERO, radius: 1.0 }, SubdivisionScheme::Quadtree, c).is_none()
+        );
     }
 }

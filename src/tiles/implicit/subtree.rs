@@ -19,9 +19,7 @@ impl Availability {
     pub fn get(&self, index: u64) -> bool {
         match self {
             Availability::Constant(c) => *c,
-            Availability::Bits(b) => {
-                b.get((index / 8) as usize).is_some_and(|byte| (byte >> (index % 8)) & 1 == 1)
-            }
+            Availability::Bits(b) => b.get((index / 8) as usize).is_some_and(|byte| (byte >> (index % 8)) & 1 == 1),
         }
     }
 
@@ -204,10 +202,7 @@ pub fn parse_subtree(
     if !tile_availability.get(0) {
         w.push(WHAT, "the subtree's root tile is unavailable");
     }
-    Ok((
-        Subtree { scheme, subtree_levels, tile_availability, content_availability, child_subtree_availability },
-        w,
-    ))
+    Ok((Subtree { scheme, subtree_levels, tile_availability, content_availability, child_subtree_availability }, w))
 }
 
 fn trim(json: &[u8]) -> &[u8] {
@@ -222,7 +217,7 @@ mod tests {
     /// A binary subtree with the given JSON and binary chunk.
     pub(crate) fn subt(json: &str, bin: &[u8]) -> Vec<u8> {
         let mut j = json.as_bytes().to_vec();
-        while j.len() % 8 != 0 {
+        while !j.len().is_multiple_of(8) {
             j.push(b' ');
         }
         let mut out = b"subt".to_vec();

@@ -47,10 +47,11 @@ pub(crate) fn add_explicit(nodes: &mut Nodes, tile: &Tile, at: &Attach, path: &s
     let ecef_from_tile = at.ecef_from_parent * local;
     let volume = Volume::from_json(&tile.bounding_volume);
     let refine = Refine::resolve(tile.refine.as_deref(), at.refine, path, w);
-    let contents: Vec<ContentSlot> = if tile.contents.is_empty() { tile.content.iter().collect::<Vec<_>>() } else { tile.contents.iter().collect() }
-        .into_iter()
-        .filter_map(|c| content_slot(&at.tileset_url, c.uri()?, path, w))
-        .collect();
+    let contents: Vec<ContentSlot> =
+        if tile.contents.is_empty() { tile.content.iter().collect::<Vec<_>>() } else { tile.contents.iter().collect() }
+            .into_iter()
+            .filter_map(|c| content_slot(&at.tileset_url, c.uri()?, path, w))
+            .collect();
     let mut node = Node {
         parent: at.parent,
         children: Vec::new(),
@@ -58,7 +59,11 @@ pub(crate) fn add_explicit(nodes: &mut Nodes, tile: &Tile, at: &Attach, path: &s
         depth: at.depth,
         ecef_from_tile,
         bounds: world_bounds(volume.as_ref(), &ecef_from_tile),
-        viewer_request_volume: tile.viewer_request_volume.as_ref().and_then(Volume::from_json).map(|v| v.to_world(&ecef_from_tile)),
+        viewer_request_volume: tile
+            .viewer_request_volume
+            .as_ref()
+            .and_then(Volume::from_json)
+            .map(|v| v.to_world(&ecef_from_tile)),
         geometric_error: tile.geometric_error.max(0.0),
         refine,
         contents,
@@ -132,7 +137,12 @@ fn implicit_root(
         tileset_url: at.tileset_url.clone(),
         up_axis: at.up_axis,
     };
-    Ok(ImplicitNode { ctx: Arc::new(ctx), coord: ImplicitCoord::ROOT, subtree: Some(Load::Unloaded), contents_known: false })
+    Ok(ImplicitNode {
+        ctx: Arc::new(ctx),
+        coord: ImplicitCoord::ROOT,
+        subtree: Some(Load::Unloaded),
+        contents_known: false,
+    })
 }
 
 /// The URL of the subtree file rooted at `coord`.
@@ -143,7 +153,12 @@ pub(crate) fn subtree_url(ctx: &ImplicitContext, coord: &ImplicitCoord) -> Resul
 }
 
 /// Content slots of the implicit tile at `coord`, from the availability of `subtree` (rooted at `root`).
-pub(crate) fn implicit_contents(ctx: &ImplicitContext, subtree: &Subtree, root: &ImplicitCoord, coord: &ImplicitCoord) -> Vec<ContentSlot> {
+pub(crate) fn implicit_contents(
+    ctx: &ImplicitContext,
+    subtree: &Subtree,
+    root: &ImplicitCoord,
+    coord: &ImplicitCoord,
+) -> Vec<ContentSlot> {
     let rel = coord.relative_to(root);
     let z = matches!(ctx.scheme, crate::tiles::model::SubdivisionScheme::Octree).then_some(coord.z);
     let mut ignored = Warnings::default();
@@ -193,7 +208,8 @@ pub(crate) fn expand_implicit(nodes: &mut Nodes, key: TileKey) -> bool {
             if !available {
                 continue;
             }
-            let contents = if new_subtree { Vec::new() } else { implicit_contents(&ctx, &subtree, &root_coord, &child) };
+            let contents =
+                if new_subtree { Vec::new() } else { implicit_contents(&ctx, &subtree, &root_coord, &child) };
             children.push(nodes.insert(implicit_node(&ctx, child, key, depth + 1, contents, new_subtree)));
         }
     }

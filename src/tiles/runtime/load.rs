@@ -14,12 +14,20 @@ use crate::tiles::{LoadError, TilesError, gzip, model, uri};
 impl Tileset {
     /// Cancels in-flight requests nobody wants, then starts the most pressing wanted ones.
     /// Returns (started, cancelled, still queued).
-    pub(super) fn schedule(&mut self, mut wants: Vec<Want>, over_budget: bool) -> (Vec<TileRequest>, Vec<RequestId>, usize) {
+    pub(super) fn schedule(
+        &mut self,
+        mut wants: Vec<Want>,
+        over_budget: bool,
+    ) -> (Vec<TileRequest>, Vec<RequestId>, usize) {
         let mut cancelled = Vec::new();
         if self.options.cancel_unwanted_requests {
             let wanted: HashSet<(TileKey, Target)> = wants.iter().map(|w| (w.key, w.target)).collect();
-            let stale: Vec<RequestId> =
-                self.in_flight.iter().filter(|(_, f)| !wanted.contains(&(f.key, f.target))).map(|(id, _)| *id).collect();
+            let stale: Vec<RequestId> = self
+                .in_flight
+                .iter()
+                .filter(|(_, f)| !wanted.contains(&(f.key, f.target)))
+                .map(|(id, _)| *id)
+                .collect();
             for id in stale {
                 let f = self.in_flight.remove(&id).expect("listed above");
                 self.set_unloaded(f.key, f.target);
@@ -107,7 +115,9 @@ impl Tileset {
                 }
             }
             Target::Subtree => {
-                if let Some(s) = node.implicit.as_mut().and_then(|i| i.subtree.as_mut()).filter(|s| matches!(s, Load::Loading)) {
+                if let Some(s) =
+                    node.implicit.as_mut().and_then(|i| i.subtree.as_mut()).filter(|s| matches!(s, Load::Loading))
+                {
                     *s = Load::Unloaded;
                 }
             }
@@ -203,4 +213,3 @@ impl Tileset {
         Ok(())
     }
 }
-

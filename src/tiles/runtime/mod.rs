@@ -216,7 +216,8 @@ impl Tileset {
     /// Selects tiles for the given views, schedules loads, cancels stale ones and evicts.
     pub fn update(&mut self, views: &[ViewState]) -> UpdateResult {
         self.frame += 1;
-        let mut t = Traversal::new(views, self.options.maximum_screen_space_error, self.frame, self.options.preload_ancestors);
+        let mut t =
+            Traversal::new(views, self.options.maximum_screen_space_error, self.frame, self.options.preload_ancestors);
         for node in self.nodes.values_mut() {
             node.state = TileSelectionState::Unvisited;
         }

@@ -61,9 +61,14 @@ impl<T> Load<T> {
 /// What a content slot turned out to hold.
 #[derive(Debug, Clone)]
 pub(crate) enum Loaded {
-    Content { content: Arc<TileContent>, bytes: usize },
+    Content {
+        content: Arc<TileContent>,
+        bytes: usize,
+    },
     /// An external tileset, now the node's child; `bytes` of JSON are accounted here.
-    External { bytes: usize },
+    External {
+        bytes: usize,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -84,7 +84,8 @@ impl<'a> Traversal<'a> {
             let sse = view.screen_space_error(node.geometric_error, distance);
             let to_center = node.bounds.center() - p;
             let len = to_center.length();
-            let value = if len > 1e-5 { (1.0 - to_center.dot(view.direction.normalize()) / len) * distance } else { 0.0 };
+            let value =
+                if len > 1e-5 { (1.0 - to_center.dot(view.direction.normalize()) / len) * distance } else { 0.0 };
             out = Some(out.map_or((sse, value), |(s, v)| (s.max(sse), v.min(value))));
         }
         out

@@ -50,7 +50,12 @@ struct Harness {
 impl Harness {
     fn new(files: &[(&str, Vec<u8>)], options: TilesetOptions) -> Self {
         let files = files.iter().map(|(k, v)| (format!("{BASE}{k}"), v.clone())).collect();
-        Self { files, ts: Tileset::new(format!("{BASE}tileset.json"), options), pending: Vec::new(), last: UpdateResult::default() }
+        Self {
+            files,
+            ts: Tileset::new(format!("{BASE}tileset.json"), options),
+            pending: Vec::new(),
+            last: UpdateResult::default(),
+        }
     }
 
     fn with_tileset(tileset: serde_json::Value, extra: &[&str]) -> Self {
@@ -305,7 +310,14 @@ fn viewer_request_volumes_gate_tiles() {
     let mut ts = quad_tileset("ADD");
     ts["root"]["children"][0]["viewerRequestVolume"] = json!({"sphere": [-50, -50, 0, 60]});
     let mut h = Harness::new(
-        &[("tileset.json", serde_json::to_vec(&ts).unwrap()), ("root.glb", glb()), ("a.glb", glb()), ("b.glb", glb()), ("c.glb", glb()), ("d.glb", glb())],
+        &[
+            ("tileset.json", serde_json::to_vec(&ts).unwrap()),
+            ("root.glb", glb()),
+            ("a.glb", glb()),
+            ("b.glb", glb()),
+            ("c.glb", glb()),
+            ("d.glb", glb()),
+        ],
         TilesetOptions::default(),
     );
     h.converge(&[view_from(0.0, 0.0, 500.0)]);
@@ -353,7 +365,11 @@ fn external_tileset_nodes_are_evicted_when_unused() {
         .collect();
     let ext = json!({"asset": {"version": "1.0"}, "geometricError": 50, "root": {
         "boundingVolume": boxed(0.0, 0.0, 100.0), "geometricError": 50, "children": children}});
-    let mut files = vec![("tileset.json".to_owned(), serde_json::to_vec(&root).unwrap()), ("ext.json".to_owned(), serde_json::to_vec(&ext).unwrap()), ("root.glb".to_owned(), glb())];
+    let mut files = vec![
+        ("tileset.json".to_owned(), serde_json::to_vec(&root).unwrap()),
+        ("ext.json".to_owned(), serde_json::to_vec(&ext).unwrap()),
+        ("root.glb".to_owned(), glb()),
+    ];
     files.extend((0..20).map(|i| (format!("{i}.glb"), glb())));
     let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     let mut h = Harness::new(&refs, TilesetOptions::default());
@@ -411,7 +427,8 @@ fn implicit_files() -> Vec<(String, Vec<u8>)> {
             "subtrees": {"uri": "s/{level}.{x}.{y}.json"}}}});
     let full = br#"{"tileAvailability":{"constant":1},"contentAvailability":[{"constant":1}],"childSubtreeAvailability":{"constant":1}}"#;
     let leafmost = br#"{"tileAvailability":{"constant":1},"contentAvailability":[{"constant":1}],"childSubtreeAvailability":{"constant":0}}"#;
-    let mut files = vec![("tileset.json".to_owned(), serde_json::to_vec(&ts).unwrap()), ("s/0.0.0.json".to_owned(), full.to_vec())];
+    let mut files =
+        vec![("tileset.json".to_owned(), serde_json::to_vec(&ts).unwrap()), ("s/0.0.0.json".to_owned(), full.to_vec())];
     for x in 0..4 {
         for y in 0..4 {
             files.push((format!("s/2.{x}.{y}.json"), leafmost.to_vec()));
