@@ -8,3 +8,5 @@ pub mod tiles;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "tiler")]
+pub mod tiler;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use citytwin::cli::{Cli, Command, inspect};
+use citytwin::cli::{Cli, Command, inspect, tile};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -13,6 +13,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match &cli.command {
         Command::Inspect(args) => inspect::run(args).map(|r| r.errors.is_empty()),
+        Command::Tile(cmd) => tile::run(cmd).map(|_| true),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@
 
 pub mod fetch;
 pub mod inspect;
+pub mod tile;
 
 use clap::{Parser, Subcommand};
 
@@ -18,4 +19,8 @@ pub enum Command {
     /// Walk a tileset (with its external tilesets and implicit subtrees), decode every content,
     /// and print tree statistics and validation warnings. Exits 1 when anything failed to load.
     Inspect(inspect::InspectArgs),
+    /// Turn a city into streaming 3D Tiles 1.1: buildings with feature IDs and properties in a
+    /// quadtree with levels of detail, a ground tile with roads, and the road graph.
+    #[command(subcommand)]
+    Tile(tile::TileCommand),
 }

@@ -6,6 +6,7 @@ mod b3dm;
 mod batch_table;
 mod cmpt;
 mod feature_table;
+pub mod features;
 mod glb;
 mod i3dm;
 mod pnts;
