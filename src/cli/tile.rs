@@ -59,7 +59,8 @@ fn write(city: &City, out: &OutArgs) -> anyhow::Result<TileReport> {
         eprintln!("warning: … {} more", city.warnings.len() - 20);
     }
     let options = TileOptions { max_buildings_per_tile: out.max_buildings_per_tile, ..Default::default() };
-    let report = tiler::write_city(city, &out.out, &options).with_context(|| format!("writing {}", out.out.display()))?;
+    let report =
+        tiler::write_city(city, &out.out, &options).with_context(|| format!("writing {}", out.out.display()))?;
     println!(
         "{} buildings → {} tiles ({} leaves, {} levels), {} triangles, {:.1} MB, {} road nodes / {} edges, {:.1} s → {}",
         report.buildings,

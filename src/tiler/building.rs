@@ -24,11 +24,12 @@ impl Building {
     /// Signed area of a ring (positive when counter-clockwise).
     pub fn ring_area(ring: &[[f64; 2]]) -> f64 {
         let n = ring.len();
-        (0..n).map(|i| {
-            let (a, b) = (ring[i], ring[(i + 1) % n]);
-            a[0] * b[1] - b[0] * a[1]
-        })
-        .sum::<f64>()
+        (0..n)
+            .map(|i| {
+                let (a, b) = (ring[i], ring[(i + 1) % n]);
+                a[0] * b[1] - b[0] * a[1]
+            })
+            .sum::<f64>()
             * 0.5
     }
 
@@ -88,21 +89,27 @@ impl<'a> BuildingTags<'a> {
             }
             v
         };
-        let levels = self.get("building:levels").and_then(|v| v.trim().parse::<f64>().ok()).filter(|v| *v >= 0.0 && *v < 300.0);
+        let levels =
+            self.get("building:levels").and_then(|v| v.trim().parse::<f64>().ok()).filter(|v| *v >= 0.0 && *v < 300.0);
         let height = length("height")
             .or_else(|| length("building:height"))
             .or(levels.map(|l| l * LEVEL_HEIGHT_M))
             .filter(|h| *h > 0.0 && *h < 1000.0)
             .unwrap_or_else(|| default_height_m(self.get("building").unwrap_or("yes")));
         let min_levels = self.get("building:min_level").and_then(|v| v.trim().parse::<f64>().ok());
-        let min = length("min_height").or(min_levels.map(|l| l * LEVEL_HEIGHT_M)).filter(|m| *m >= 0.0 && *m < height).unwrap_or(0.0);
+        let min = length("min_height")
+            .or(min_levels.map(|l| l * LEVEL_HEIGHT_M))
+            .filter(|m| *m >= 0.0 && *m < height)
+            .unwrap_or(0.0);
         (min, height, levels.map(|l| l.round() as u32))
     }
 
     /// `addr:street addr:housenumber, addr:postcode addr:city`, as far as tagged.
     pub fn address(&self) -> String {
-        let street = [self.get("addr:street"), self.get("addr:housenumber")].into_iter().flatten().collect::<Vec<_>>().join(" ");
-        let town = [self.get("addr:postcode"), self.get("addr:city")].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        let street =
+            [self.get("addr:street"), self.get("addr:housenumber")].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        let town =
+            [self.get("addr:postcode"), self.get("addr:city")].into_iter().flatten().collect::<Vec<_>>().join(" ");
         [street, town].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(", ")
     }
 }
@@ -165,7 +172,10 @@ mod tests {
         assert_eq!(tags(&[("height", "21"), ("building:levels", "3")]).heights(&mut warn), (0.0, 21.0, Some(3)));
         assert_eq!(tags(&[("building:height", "8 m")]).heights(&mut warn), (0.0, 8.0, None));
         assert_eq!(tags(&[("building:levels", "4")]).heights(&mut warn), (0.0, 12.0, Some(4)));
-        assert_eq!(tags(&[("building:levels", "5"), ("building:min_level", "2")]).heights(&mut warn), (6.0, 15.0, Some(5)));
+        assert_eq!(
+            tags(&[("building:levels", "5"), ("building:min_level", "2")]).heights(&mut warn),
+            (6.0, 15.0, Some(5))
+        );
         assert_eq!(tags(&[("height", "30"), ("min_height", "10")]).heights(&mut warn), (10.0, 30.0, None));
         assert_eq!(tags(&[("building", "house")]).heights(&mut warn), (0.0, 6.0, None));
         assert_eq!(tags(&[("building", "yes"), ("height", "high")]).heights(&mut warn), (0.0, 9.0, None));

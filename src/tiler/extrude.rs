@@ -33,7 +33,14 @@ impl Mesh {
 
     /// Adds a building, footprint given by `outer` (CCW) and `holes` (CW), relative to `origin`.
     /// Returns false when nothing could be triangulated.
-    pub fn add_building(&mut self, b: &Building, outer: &[[f64; 2]], holes: &[Vec<[f64; 2]>], feature: u32, origin: DVec3) -> bool {
+    pub fn add_building(
+        &mut self,
+        b: &Building,
+        outer: &[[f64; 2]],
+        holes: &[Vec<[f64; 2]>],
+        feature: u32,
+        origin: DVec3,
+    ) -> bool {
         let bottom = b.base_z_m + b.min_height_m;
         let top = b.base_z_m + b.height_m;
         let at = |p: [f64; 2], z: f64| DVec3::new(p[0], p[1], z) - origin;
@@ -53,7 +60,8 @@ impl Mesh {
             }
         }
         // Roof (and a floor when the building is raised off the ground).
-        let ring = |r: &[[f64; 2]]| LineString::new(r.iter().chain(r.first()).map(|p| Coord { x: p[0], y: p[1] }).collect());
+        let ring =
+            |r: &[[f64; 2]]| LineString::new(r.iter().chain(r.first()).map(|p| Coord { x: p[0], y: p[1] }).collect());
         let polygon = Polygon::new(ring(outer), holes.iter().map(|h| ring(h)).collect());
         let tri = polygon.earcut_triangles_raw();
         let caps: &[(f64, f64)] = if b.min_height_m > 0.0 { &[(top, 1.0), (bottom, -1.0)] } else { &[(top, 1.0)] };

@@ -38,16 +38,26 @@ impl GlbBuilder {
         while !self.bin.len().is_multiple_of(8) {
             self.bin.push(0);
         }
-        let mut v = json!({"buffer": 0, "byteOffset": self.bin.len(), "byteLength": bytes.len()});
+        // glTF forbids empty views: an all-empty string column still gets one byte.
+        let length = bytes.len().max(1);
+        let mut v = json!({"buffer": 0, "byteOffset": self.bin.len(), "byteLength": length});
         if let Some(t) = target {
             v["target"] = t.into();
         }
         self.bin.extend_from_slice(bytes);
+        self.bin.resize(self.bin.len() + length - bytes.len(), 0);
         self.views.push(v);
         self.views.len() - 1
     }
 
-    fn accessor(&mut self, view: usize, component: u32, count: usize, ty: &str, bounds: Option<(Value, Value)>) -> usize {
+    fn accessor(
+        &mut self,
+        view: usize,
+        component: u32,
+        count: usize,
+        ty: &str,
+        bounds: Option<(Value, Value)>,
+    ) -> usize {
         let mut a = json!({"bufferView": view, "componentType": component, "count": count, "type": ty});
         if let Some((min, max)) = bounds {
             a["min"] = min;
@@ -74,7 +84,8 @@ impl GlbBuilder {
         let pos = self.accessor(pv, FLOAT, n, "VEC3", Some((json!(lo), json!(hi))));
         let nv = self.view(&f32s(mesh.normals.iter().flatten().copied()), Some(ARRAY_BUFFER));
         let nor = self.accessor(nv, FLOAT, n, "VEC3", None);
-        let iv = self.view(&mesh.indices.iter().flat_map(|i| i.to_le_bytes()).collect::<Vec<_>>(), Some(ELEMENT_ARRAY_BUFFER));
+        let iv = self
+            .view(&mesh.indices.iter().flat_map(|i| i.to_le_bytes()).collect::<Vec<_>>(), Some(ELEMENT_ARRAY_BUFFER));
         let idx = self.accessor(iv, UNSIGNED_INT, mesh.indices.len(), "SCALAR", None);
         self.materials.push(json!({"name": material.name, "pbrMetallicRoughness": {
             "baseColorFactor": material.rgba, "metallicFactor": 0.0, "roughnessFactor": material.roughness}}));

@@ -2,6 +2,7 @@
 //! (glb with `EXT_mesh_features` and `EXT_structural_metadata`, in a quadtree with LODs).
 
 mod building;
+pub mod demo;
 mod extrude;
 mod glb;
 mod ground;

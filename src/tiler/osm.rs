@@ -78,7 +78,8 @@ pub fn read_pbf(path: &Path) -> Result<City, OsmError> {
         }
     })?;
     let member_ways: HashSet<i64> = relations.iter().flat_map(|r| r.members.iter().map(|m| m.0)).collect();
-    let outer_members: HashSet<i64> = relations.iter().flat_map(|r| r.members.iter().filter(|m| m.1).map(|m| m.0)).collect();
+    let outer_members: HashSet<i64> =
+        relations.iter().flat_map(|r| r.members.iter().filter(|m| m.1).map(|m| m.0)).collect();
 
     // Pass 2: building ways, road ways, member ways.
     let (mut building_ways, mut road_ways, mut members) = (Vec::new(), Vec::new(), HashMap::new());
@@ -101,7 +102,12 @@ pub fn read_pbf(path: &Path) -> Result<City, OsmError> {
                 if t.get("oneway") == Some("-1") {
                     nodes.reverse();
                 }
-                road_ways.push(RoadWay { nodes, class: class.to_owned(), name: t.get("name").unwrap_or("").to_owned(), oneway });
+                road_ways.push(RoadWay {
+                    nodes,
+                    class: class.to_owned(),
+                    name: t.get("name").unwrap_or("").to_owned(),
+                    oneway,
+                });
             }
         }
     })?;
@@ -140,7 +146,8 @@ pub fn read_pbf(path: &Path) -> Result<City, OsmError> {
     }
     let origin = Cartographic::from_degrees(0.5 * (lo[0] + hi[0]), 0.5 * (lo[1] + hi[1]), 0.0);
     let frame = LocalFrame::new(origin);
-    let local: HashMap<i64, glam::DVec3> = degrees.iter().map(|(id, (lon, lat))| (*id, frame.to_local(*lon, *lat, 0.0))).collect();
+    let local: HashMap<i64, glam::DVec3> =
+        degrees.iter().map(|(id, (lon, lat))| (*id, frame.to_local(*lon, *lat, 0.0))).collect();
 
     let mut problems: HashMap<&'static str, (usize, Vec<String>)> = HashMap::new();
     let mut problem = |kind: &'static str, id: String| {

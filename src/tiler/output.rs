@@ -67,7 +67,8 @@ pub fn write_city(city: &City, dir: &Path, options: &TileOptions) -> std::io::Re
     std::fs::create_dir_all(&tiles_dir)?;
 
     let nodes = root.walk();
-    let (next, triangles, bytes, skipped) = (AtomicUsize::new(0), AtomicU64::new(0), AtomicU64::new(0), AtomicUsize::new(0));
+    let (next, triangles, bytes, skipped) =
+        (AtomicUsize::new(0), AtomicU64::new(0), AtomicU64::new(0), AtomicUsize::new(0));
     std::thread::scope(|s| -> std::io::Result<()> {
         let workers: Vec<_> = (0..options.threads.max(1))
             .map(|_| {
@@ -103,7 +104,9 @@ pub fn write_city(city: &City, dir: &Path, options: &TileOptions) -> std::io::Re
     let buildings_tile = tile_json(&root);
     let all_min = root.min.min(ground_min);
     let all_max = root.max.max(ground_max);
-    let root_error = (root.geometric_error_m * 2.0).max(100.0);
+    // Drawing the ground alone leaves out every building: the tallest is the error.
+    let tallest = city.buildings.iter().map(|b| b.height_m).fold(0.0, f64::max);
+    let root_error = tallest.max(root.geometric_error_m * 1.5).max(root.geometric_error_m + 1.0);
     let tileset = json!({
         "asset": {"version": "1.1", "generator": concat!("citytwin tiler ", env!("CARGO_PKG_VERSION"))},
         "geometricError": root_error * 2.0,

@@ -96,7 +96,8 @@ pub fn generate(o: &ProceduralOptions) -> City {
     let mut done = HashMap::new();
     while buildings.len() < o.buildings {
         let r = radius.ceil() as i64;
-        let mut order: Vec<(i64, i64)> = (-r..r).flat_map(|i| (-r..r).map(move |j| (i, j))).filter(|b| !done.contains_key(b)).collect();
+        let mut order: Vec<(i64, i64)> =
+            (-r..r).flat_map(|i| (-r..r).map(move |j| (i, j))).filter(|b| !done.contains_key(b)).collect();
         order.sort_by(|a, b| block_distance(*a).total_cmp(&block_distance(*b)).then(a.cmp(b)));
         for block in order {
             if buildings.len() >= o.buildings {
@@ -152,10 +153,7 @@ fn district_of(centres: &[([f64; 2], District)], (i, j): (i64, i64), radius: f64
     if (p[0] * p[0] + p[1] * p[1]).sqrt() < (radius * 0.2).max(2.0) {
         return District::Downtown;
     }
-    centres[1..]
-        .iter()
-        .min_by(|a, b| dist2(a.0, p).total_cmp(&dist2(b.0, p)))
-        .map_or(District::Residential, |c| c.1)
+    centres[1..].iter().min_by(|a, b| dist2(a.0, p).total_cmp(&dist2(b.0, p))).map_or(District::Residential, |c| c.1)
 }
 
 fn dist2(a: [f64; 2], b: [f64; 2]) -> f64 {
@@ -183,7 +181,8 @@ fn fill_block(
     let lot = district.lot_m() * (0.9 + 0.2 * rng.f64());
     let (nx, ny) = (((x1 - x0) / lot).floor().max(1.0) as usize, ((y1 - y0) / lot).floor().max(1.0) as usize);
     let (lw, lh) = ((x1 - x0) / nx as f64, (y1 - y0) / ny as f64);
-    let courtyard_block = matches!(district, District::Residential | District::Commercial) && nx >= 3 && ny >= 3 && rng.f64() < 0.6;
+    let courtyard_block =
+        matches!(district, District::Residential | District::Commercial) && nx >= 3 && ny >= 3 && rng.f64() < 0.6;
     let falloff = (1.0 - 0.5 * block_distance((i, j)) / radius).clamp(0.45, 1.0);
     for a in 0..nx {
         for b in 0..ny {
@@ -203,7 +202,8 @@ fn fill_block(
             let (outer, holes) = footprint(rng, district, [bx0, by0], [bx1, by1]);
             let (lo, hi) = district.heights_m();
             // Skewed towards the low end, as real skylines are.
-            let h = (lo + (hi - lo) * rng.f64().powi(3)) * if district == District::Downtown { falloff.sqrt() } else { falloff };
+            let h = (lo + (hi - lo) * rng.f64().powi(3))
+                * if district == District::Downtown { falloff.sqrt() } else { falloff };
             let height_m = (h * 10.0).round() / 10.0;
             let storey = if district == District::Suburban { 3.0 } else { 3.4 };
             let kinds = district.kinds();
@@ -228,13 +228,19 @@ fn fill_block(
 }
 
 /// A rectangle, an L, or a courtyard building within `[lo, hi]`.
-fn footprint(rng: &mut fastrand::Rng, district: District, lo: [f64; 2], hi: [f64; 2]) -> (Vec<[f64; 2]>, Vec<Vec<[f64; 2]>>) {
+fn footprint(
+    rng: &mut fastrand::Rng,
+    district: District,
+    lo: [f64; 2],
+    hi: [f64; 2],
+) -> (Vec<[f64; 2]>, Vec<Vec<[f64; 2]>>) {
     let (w, h) = (hi[0] - lo[0], hi[1] - lo[1]);
     let rect = |a: [f64; 2], b: [f64; 2]| vec![a, [b[0], a[1]], b, [a[0], b[1]]];
     let pick = rng.f64();
     if pick < 0.12 && w > 24.0 && h > 24.0 && district != District::Suburban {
         let (ix, iy) = (w * 0.3, h * 0.3);
-        let hole = rings::clean(rect([lo[0] + ix, lo[1] + iy], [hi[0] - ix, hi[1] - iy]), false).expect("non-degenerate");
+        let hole =
+            rings::clean(rect([lo[0] + ix, lo[1] + iy], [hi[0] - ix, hi[1] - iy]), false).expect("non-degenerate");
         return (rect(lo, hi), vec![hole]);
     }
     if pick < 0.30 && w > 10.0 && h > 10.0 {
@@ -254,7 +260,10 @@ fn street_graph(frame: &LocalFrame, blocks: &[(i64, i64)]) -> super::RoadGraph {
     let mut node = |i: i64, j: i64| {
         let (x, y) = (i as f64 * PITCH_M, j as f64 * PITCH_M);
         let g = frame.to_geodetic(x, y);
-        pos.insert(id(i, j), NodePos { xy_m: [x, y], lon_deg: g.lon_rad.to_degrees(), lat_deg: g.lat_rad.to_degrees() });
+        pos.insert(
+            id(i, j),
+            NodePos { xy_m: [x, y], lon_deg: g.lon_rad.to_degrees(), lat_deg: g.lat_rad.to_degrees() },
+        );
         id(i, j)
     };
     for &(i, j) in blocks {
@@ -312,7 +321,9 @@ mod tests {
             assert!(b.holes.iter().all(|h| Building::ring_area(h) < 0.0));
             assert!(b.height_m > 0.0 && b.base_z_m <= 0.0);
         }
-        assert!(city.buildings.iter().any(|b| !b.holes.is_empty()) && city.buildings.iter().any(|b| b.outer.len() == 6));
+        assert!(
+            city.buildings.iter().any(|b| !b.holes.is_empty()) && city.buildings.iter().any(|b| b.outer.len() == 6)
+        );
         // The street graph is connected: every node reaches node 0.
         let g = &city.roads;
         let mut adj = vec![vec![]; g.nodes.len()];
@@ -328,6 +339,8 @@ mod tests {
             }
         }
         assert!(seen.iter().all(|s| *s), "street graph is connected");
-        assert!(g.edges.iter().any(|e| e.class == "primary") && g.edges.iter().all(|e| (e.length_m - PITCH_M).abs() < 1e-6));
+        assert!(
+            g.edges.iter().any(|e| e.class == "primary") && g.edges.iter().all(|e| (e.length_m - PITCH_M).abs() < 1e-6)
+        );
     }
 }

@@ -90,7 +90,17 @@ fn node(buildings: &[Building], centers: &[[f64; 2]], mut ids: Vec<u32>, cell: C
         max = max.max(hi);
     }
     if ids.len() <= o.max_per_leaf || cell.level >= o.max_level {
-        return QuadNode { level: cell.level, x: cell.x, y: cell.y, content: ids, simplify_m: 0.0, geometric_error_m: 0.0, min, max, children: vec![] };
+        return QuadNode {
+            level: cell.level,
+            x: cell.x,
+            y: cell.y,
+            content: ids,
+            simplify_m: 0.0,
+            geometric_error_m: 0.0,
+            min,
+            max,
+            children: vec![],
+        };
     }
     let half = cell.size / 2.0;
     let mut quadrants: [Vec<u32>; 4] = Default::default();
@@ -126,7 +136,17 @@ fn node(buildings: &[Building], centers: &[[f64; 2]], mut ids: Vec<u32>, cell: C
     let simplify_m = cell.size / 512.0;
     let child_error = children.iter().map(|c| c.geometric_error_m).fold(0.0, f64::max);
     let geometric_error_m = tallest_dropped.max(simplify_m).max(child_error * 1.5).max(child_error + 1.0);
-    QuadNode { level: cell.level, x: cell.x, y: cell.y, content: ids, simplify_m, geometric_error_m, min, max, children }
+    QuadNode {
+        level: cell.level,
+        x: cell.x,
+        y: cell.y,
+        content: ids,
+        simplify_m,
+        geometric_error_m,
+        min,
+        max,
+        children,
+    }
 }
 
 #[cfg(test)]

@@ -69,7 +69,12 @@ pub fn width_m(class: &str) -> f64 {
 
 /// Splits ways at shared nodes into a graph. Returns the graph and how many node references
 /// had no coordinates (those ways are split around the gap).
-pub fn build_graph(ways: &[RoadWay], pos: &HashMap<i64, NodePos>, origin_lon_deg: f64, origin_lat_deg: f64) -> (RoadGraph, usize) {
+pub fn build_graph(
+    ways: &[RoadWay],
+    pos: &HashMap<i64, NodePos>,
+    origin_lon_deg: f64,
+    origin_lat_deg: f64,
+) -> (RoadGraph, usize) {
     let mut uses: HashMap<i64, u32> = HashMap::new();
     for w in ways {
         for (i, n) in w.nodes.iter().enumerate() {
@@ -139,10 +144,16 @@ mod tests {
     #[test]
     fn ways_split_at_intersections() {
         // A cross: one way west-east through node 3, another south-north through it.
-        let pos: HashMap<i64, NodePos> =
-            [(1, p(-10.0, 0.0)), (2, p(-5.0, 0.0)), (3, p(0.0, 0.0)), (4, p(10.0, 0.0)), (5, p(0.0, -10.0)), (6, p(0.0, 10.0))]
-                .into_iter()
-                .collect();
+        let pos: HashMap<i64, NodePos> = [
+            (1, p(-10.0, 0.0)),
+            (2, p(-5.0, 0.0)),
+            (3, p(0.0, 0.0)),
+            (4, p(10.0, 0.0)),
+            (5, p(0.0, -10.0)),
+            (6, p(0.0, 10.0)),
+        ]
+        .into_iter()
+        .collect();
         let ways = vec![
             RoadWay { nodes: vec![1, 2, 3, 4], class: "primary".into(), name: "Main".into(), oneway: false },
             RoadWay { nodes: vec![5, 3, 6], class: "residential".into(), name: String::new(), oneway: true },
@@ -158,8 +169,10 @@ mod tests {
 
     #[test]
     fn missing_nodes_split_the_way_and_are_counted() {
-        let pos: HashMap<i64, NodePos> = [(1, p(0.0, 0.0)), (2, p(1.0, 0.0)), (4, p(3.0, 0.0)), (5, p(4.0, 0.0))].into_iter().collect();
-        let ways = vec![RoadWay { nodes: vec![1, 2, 3, 4, 5], class: "service".into(), name: String::new(), oneway: false }];
+        let pos: HashMap<i64, NodePos> =
+            [(1, p(0.0, 0.0)), (2, p(1.0, 0.0)), (4, p(3.0, 0.0)), (5, p(4.0, 0.0))].into_iter().collect();
+        let ways =
+            vec![RoadWay { nodes: vec![1, 2, 3, 4, 5], class: "service".into(), name: String::new(), oneway: false }];
         let (g, missing) = build_graph(&ways, &pos, 0.0, 0.0);
         assert_eq!(missing, 1);
         assert_eq!(g.edges.len(), 2, "1→2 closes at the gap, 4→5 after it");

@@ -75,7 +75,8 @@ impl<'a> GltfView<'a> {
             return Err(err(format!("bufferView {index} is not in the glb's binary chunk")));
         }
         let offset = v["byteOffset"].as_u64().unwrap_or(0) as usize;
-        let length = v["byteLength"].as_u64().ok_or_else(|| err(format!("bufferView {index} lacks byteLength")))? as usize;
+        let length =
+            v["byteLength"].as_u64().ok_or_else(|| err(format!("bufferView {index} lacks byteLength")))? as usize;
         let bytes = offset
             .checked_add(length)
             .and_then(|end| self.bin.get(offset..end))
@@ -86,7 +87,8 @@ impl<'a> GltfView<'a> {
     /// An accessor's scalar components as f64 (strided views and all glTF component types).
     pub fn accessor(&self, index: u64) -> Result<Vec<f64>, TilesError> {
         let a = self.json["accessors"].get(index as usize).ok_or_else(|| err(format!("no accessor {index}")))?;
-        let ct = a["componentType"].as_u64().and_then(gltf_component).ok_or_else(|| err("bad accessor componentType"))?;
+        let ct =
+            a["componentType"].as_u64().and_then(gltf_component).ok_or_else(|| err("bad accessor componentType"))?;
         let n = a["type"].as_str().and_then(components).ok_or_else(|| err("bad accessor type"))?;
         let count = a["count"].as_u64().ok_or_else(|| err("accessor lacks count"))? as usize;
         let Some(view) = a["bufferView"].as_u64() else { return Ok(vec![0.0; count * n]) };
@@ -103,9 +105,8 @@ impl<'a> GltfView<'a> {
         Ok(out)
     }
 
-    /// Feature IDs per vertex of every primitive with an `EXT_mesh_features` attribute
-    /// feature ID set: `(mesh, primitive, property table, ids)`.
-    pub fn vertex_feature_ids(&self) -> Result<Vec<(usize, usize, Option<u64>, Vec<u32>)>, TilesError> {
+    /// Feature IDs per vertex of every primitive with an `EXT_mesh_features` attribute set.
+    pub fn vertex_feature_ids(&self) -> Result<Vec<PrimitiveFeatureIds>, TilesError> {
         let mut out = Vec::new();
         for (m, mesh) in self.json["meshes"].as_array().into_iter().flatten().enumerate() {
             for (p, prim) in mesh["primitives"].as_array().into_iter().flatten().enumerate() {
@@ -116,7 +117,12 @@ impl<'a> GltfView<'a> {
                         .as_u64()
                         .ok_or_else(|| err(format!("mesh {m} primitive {p} lacks _FEATURE_ID_{attr}")))?;
                     let ids = self.accessor(accessor)?.into_iter().map(|v| v as u32).collect();
-                    out.push((m, p, set["propertyTable"].as_u64(), ids));
+                    out.push(PrimitiveFeatureIds {
+                        mesh: m,
+                        primitive: p,
+                        property_table: set["propertyTable"].as_u64(),
+                        ids,
+                    });
                 }
             }
         }
@@ -158,8 +164,10 @@ impl<'a> GltfView<'a> {
             "STRING" => {
                 let offset_type = prop["stringOffsetType"].as_str().unwrap_or("UINT32");
                 let ot = metadata_component(offset_type).ok_or_else(|| err("bad stringOffsetType"))?;
-                let (offsets, _) = self.view_bytes(prop["stringOffsets"].as_u64().ok_or_else(|| err("no stringOffsets"))?)?;
-                let offs: Vec<usize> = offsets.chunks_exact(ot.size()).take(count + 1).map(|c| ot.read(c) as usize).collect();
+                let (offsets, _) =
+                    self.view_bytes(prop["stringOffsets"].as_u64().ok_or_else(|| err("no stringOffsets"))?)?;
+                let offs: Vec<usize> =
+                    offsets.chunks_exact(ot.size()).take(count + 1).map(|c| ot.read(c) as usize).collect();
                 if offs.len() != count + 1 {
                     return Err(err("too few string offsets"));
                 }
@@ -178,14 +186,29 @@ impl<'a> GltfView<'a> {
                 .collect(),
             _ => {
                 let n = components(ty).ok_or_else(|| err(format!("type {ty} is not read yet")))?;
-                let ct = def["componentType"].as_str().and_then(metadata_component).ok_or_else(|| err("bad componentType"))?;
+                let ct = def["componentType"]
+                    .as_str()
+                    .and_then(metadata_component)
+                    .ok_or_else(|| err("bad componentType"))?;
                 let raw = super::feature_table::read_components(bytes, 0, ct, count, n).map_err(err)?;
                 let float = matches!(ct, ComponentType::F32 | ComponentType::F64);
                 let num = |x: f64| if float { Value::from(x) } else { Value::from(x as i64) };
-                Ok(raw.chunks_exact(n).map(|c| if n == 1 { num(c[0]) } else { c.iter().map(|x| num(*x)).collect() }).collect())
+                Ok(raw
+                    .chunks_exact(n)
+                    .map(|c| if n == 1 { num(c[0]) } else { c.iter().map(|x| num(*x)).collect() })
+                    .collect())
             }
         }
     }
+}
+
+/// The feature ID of each vertex of one primitive, and the property table it indexes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrimitiveFeatureIds {
+    pub mesh: usize,
+    pub primitive: usize,
+    pub property_table: Option<u64>,
+    pub ids: Vec<u32>,
 }
 
 /// A decoded property table: one column of JSON values per property.
@@ -200,5 +223,91 @@ impl PropertyTable {
     /// All properties of one feature.
     pub fn row(&self, feature: usize) -> BTreeMap<&str, &Value> {
         self.columns.iter().filter_map(|(k, col)| Some((k.as_str(), col.get(feature)?))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tiles::content::write;
+
+    /// A glb with 3 vertices of interleaved (feature id f32, pad f32) and a 3-row property table.
+    fn sample() -> Vec<u8> {
+        let mut bin = Vec::new();
+        for (id, pad) in [(2.0f32, 9.0f32), (0.0, 9.0), (1.0, 9.0)] {
+            bin.extend(id.to_le_bytes());
+            bin.extend(pad.to_le_bytes());
+        }
+        let names_at = bin.len();
+        bin.extend(b"abbccc");
+        let offsets_at = bin.len();
+        for o in [0u32, 1, 3, 6] {
+            bin.extend(o.to_le_bytes());
+        }
+        let heights_at = bin.len();
+        for h in [10u16, 20, 30] {
+            bin.extend(h.to_le_bytes());
+        }
+        let flags_at = bin.len();
+        bin.push(0b101);
+        let vec_at = bin.len();
+        for v in [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0] {
+            bin.extend(v.to_le_bytes());
+        }
+        let json = serde_json::json!({
+            "asset": {"version": "2.0"},
+            "buffers": [{"byteLength": bin.len()}],
+            "bufferViews": [
+                {"buffer": 0, "byteOffset": 0, "byteLength": 24, "byteStride": 8},
+                {"buffer": 0, "byteOffset": names_at, "byteLength": 6},
+                {"buffer": 0, "byteOffset": offsets_at, "byteLength": 16},
+                {"buffer": 0, "byteOffset": heights_at, "byteLength": 6},
+                {"buffer": 0, "byteOffset": flags_at, "byteLength": 1},
+                {"buffer": 0, "byteOffset": vec_at, "byteLength": 24}],
+            "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "SCALAR"}],
+            "meshes": [{"primitives": [{"attributes": {"_FEATURE_ID_0": 0},
+                "extensions": {"EXT_mesh_features": {"featureIds": [{"featureCount": 3, "attribute": 0, "propertyTable": 0}]}}}]}],
+            "extensions": {"EXT_structural_metadata": {
+                "schema": {"classes": {"c": {"properties": {
+                    "name": {"type": "STRING"}, "h": {"type": "SCALAR", "componentType": "UINT16"},
+                    "f": {"type": "BOOLEAN"}, "v": {"type": "VEC2", "componentType": "FLOAT32"},
+                    "list": {"type": "SCALAR", "componentType": "UINT8", "array": true}}}}},
+                "propertyTables": [{"class": "c", "count": 3, "properties": {
+                    "name": {"values": 1, "stringOffsets": 2}, "h": {"values": 3}, "f": {"values": 4},
+                    "v": {"values": 5}, "list": {"values": 3}}}]}}
+        });
+        write::glb(&serde_json::to_vec(&json).unwrap(), Some(&bin))
+    }
+
+    #[test]
+    fn reads_strided_feature_ids_and_every_column_type() {
+        let glb = sample();
+        let view = GltfView::parse(&glb).unwrap();
+        let ids = view.vertex_feature_ids().unwrap();
+        assert_eq!(
+            ids,
+            vec![PrimitiveFeatureIds { mesh: 0, primitive: 0, property_table: Some(0), ids: vec![2, 0, 1] }]
+        );
+        let (tables, warnings) = view.property_tables().unwrap();
+        assert_eq!(warnings.len(), 1, "the array column is reported, not read: {warnings:?}");
+        let t = &tables[0];
+        assert_eq!(t.columns["name"], vec![Value::from("a"), "bb".into(), "ccc".into()]);
+        assert_eq!(t.columns["h"], vec![Value::from(10), 20.into(), 30.into()]);
+        assert_eq!(t.columns["f"], vec![Value::from(true), false.into(), true.into()]);
+        assert_eq!(t.columns["v"][2], serde_json::json!([5.0, 6.0]));
+        let row = t.row(1);
+        assert_eq!((row["name"], row["h"]), (&Value::from("bb"), &Value::from(20)));
+    }
+
+    #[test]
+    fn broken_references_are_errors() {
+        let glb = sample();
+        let mut view = GltfView::parse(&glb).unwrap();
+        view.json["accessors"][0]["count"] = 99.into();
+        assert!(view.vertex_feature_ids().is_err(), "accessor overruns its view");
+        view.json["bufferViews"][1]["byteLength"] = 10_000.into();
+        let (tables, warnings) = view.property_tables().unwrap();
+        assert!(!tables[0].columns.contains_key("name") && warnings.len() == 2);
+        assert!(GltfView::parse(b"glTF").is_err());
     }
 }
