@@ -131,8 +131,7 @@ impl Walk<'_> {
         if !self.count_tile(depth) {
             return;
         }
-        let uris: Vec<String> =
-            tile.content.iter().chain(&tile.contents).filter_map(|c| c.uri().map(str::to_owned)).collect();
+        let uris: Vec<String> = tile.all_contents().into_iter().filter_map(|c| c.uri().map(str::to_owned)).collect();
         for reference in uris {
             match uri::resolve(base, &reference) {
                 Ok(url) => self.content(&url, depth),
@@ -173,7 +172,7 @@ impl Walk<'_> {
             return self.error(base, e);
         }
         let templates: Vec<String> =
-            tile.content.iter().chain(&tile.contents).filter_map(|c| c.uri().map(str::to_owned)).collect();
+            tile.all_contents().into_iter().filter_map(|c| c.uri().map(str::to_owned)).collect();
         let ctx = ImplicitWalk { it, base, templates: &templates, depth };
         self.subtree(&ctx, ImplicitCoord::ROOT);
     }

@@ -83,6 +83,13 @@ pub struct Tile {
     pub extras: Option<Value>,
 }
 
+impl Tile {
+    /// The tile's contents: `contents` when given (it wins over `content`), else `content`.
+    pub fn all_contents(&self) -> Vec<&Content> {
+        if self.contents.is_empty() { self.content.iter().collect() } else { self.contents.iter().collect() }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Content {

@@ -48,10 +48,7 @@ pub(crate) fn add_explicit(nodes: &mut Nodes, tile: &Tile, at: &Attach, path: &s
     let volume = Volume::from_json(&tile.bounding_volume);
     let refine = Refine::resolve(tile.refine.as_deref(), at.refine, path, w);
     let contents: Vec<ContentSlot> =
-        if tile.contents.is_empty() { tile.content.iter().collect::<Vec<_>>() } else { tile.contents.iter().collect() }
-            .into_iter()
-            .filter_map(|c| content_slot(&at.tileset_url, c.uri()?, path, w))
-            .collect();
+        tile.all_contents().into_iter().filter_map(|c| content_slot(&at.tileset_url, c.uri()?, path, w)).collect();
     let mut node = Node {
         parent: at.parent,
         children: Vec::new(),
@@ -119,11 +116,7 @@ fn implicit_root(
     if matches!(root_volume, Volume::Sphere { .. }) {
         return Err("implicit tiling needs a box or region, not a sphere".into());
     }
-    let content_templates =
-        if tile.contents.is_empty() { tile.content.iter().collect::<Vec<_>>() } else { tile.contents.iter().collect() }
-            .into_iter()
-            .filter_map(|c| c.uri().map(str::to_owned))
-            .collect();
+    let content_templates = tile.all_contents().into_iter().filter_map(|c| c.uri().map(str::to_owned)).collect();
     let ctx = ImplicitContext {
         scheme: it.subdivision_scheme,
         subtree_levels: it.subtree_levels,
