@@ -4,6 +4,7 @@
 //! All geometry is f64 ECEF; the engine supplies bytes and receives decisions.
 
 pub mod geo;
+pub mod protocol;
 pub mod tiles;
 
 #[cfg(feature = "cli")]

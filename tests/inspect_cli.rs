@@ -2,10 +2,10 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::process::{Command, Output};
 
-use citytwin_server::{Mount, ServerHandle};
+use citytwin_server::config::TilesetConfig;
+use citytwin_server::{Config, ServerHandle};
 
 fn inspect(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_citytwin")).arg("inspect").args(args).output().expect("runs")
@@ -18,8 +18,16 @@ fn stdout(o: &Output) -> String {
 #[test]
 fn inspects_an_external_tileset_over_http() {
     let Some(data) = common::data_dir() else { return };
-    let mount = Mount { name: "samples".into(), dir: data.join("3dtiles/3d-tiles-samples") };
-    let server = ServerHandle::start(SocketAddr::from(([127, 0, 0, 1], 0)), vec![mount]).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut config = Config { listen: ([127, 0, 0, 1], 0).into(), data_dir: state.path().into(), ..Default::default() };
+    config.sensors.count = 100;
+    config.tilesets.push(TilesetConfig {
+        id: "samples".into(),
+        name: "3D Tiles samples".into(),
+        dir: data.join("3dtiles/3d-tiles-samples"),
+        entry: "1.0/TilesetWithRequestVolume/tileset.json".into(),
+    });
+    let server = ServerHandle::start(config).unwrap();
     let url = format!("{}/tiles/samples/1.0/TilesetWithRequestVolume/tileset.json", server.url());
     let out = inspect(&[&url]);
     let text = stdout(&out);

@@ -6,7 +6,7 @@ use glam::DVec3;
 use super::LocalFrame;
 use super::extrude::Mesh;
 use super::glb::{GlbBuilder, Material};
-use super::roads::{RoadGraph, width_m};
+use crate::protocol::roads::{RoadGraph, width_m};
 
 const GROUND: Material = Material { name: "ground", rgba: [0.55, 0.60, 0.50, 1.0], roughness: 1.0 };
 const ROAD: Material = Material { name: "road", rgba: [0.32, 0.32, 0.34, 1.0], roughness: 0.9 };

@@ -11,12 +11,10 @@ mod output;
 pub mod procedural;
 mod quadtree;
 mod rings;
-pub mod roads;
 
+pub use crate::protocol::roads::{self, NodePos, RoadEdge, RoadGraph, RoadNode, RoadWay, build_graph};
 pub use building::{Building, BuildingTags};
 pub use output::{TileOptions, TileReport, write_city};
-pub use roads::{NodePos, RoadWay, build_graph};
-pub use roads::{RoadEdge, RoadGraph, RoadNode};
 
 use crate::geo::Cartographic;
 use crate::tiles::Warnings;

@@ -7,9 +7,9 @@ use std::path::Path;
 use osmpbf::{Element, ElementReader, RelMemberType};
 
 use super::building::BuildingTags;
-use super::roads::{NodePos, RoadWay, build_graph};
 use super::{Building, City, LocalFrame, rings};
 use crate::geo::Cartographic;
+use crate::protocol::roads::{NodePos, RoadWay, build_graph};
 use crate::tiles::Warnings;
 
 #[derive(Debug, thiserror::Error)]

@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use super::roads::{NodePos, RoadWay, build_graph};
 use super::{Building, City, LocalFrame, rings};
 use crate::geo::Cartographic;
+use crate::protocol::roads::{NodePos, RoadWay, build_graph};
 use crate::tiles::Warnings;
 
 /// What to generate.

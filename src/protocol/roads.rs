@@ -1,4 +1,4 @@
-//! The road network as a graph for routing: intersections and ends as nodes, road stretches
+//! The road network as a graph for routing (`roads.json`, written by the tiler, served to clients): intersections and ends as nodes, road stretches
 //! between them as edges with length, class and geometry (local east-north-up metres).
 
 use std::collections::HashMap;

@@ -1,0 +1,228 @@
+//! Configuration: defaults, overridden by a TOML file, overridden by command-line flags and
+//! environment variables. Bad values are clear errors at start-up.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use citytwin::protocol::catalog::{FeatureRef, Scenario};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Role;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// Where the SQLite history lives.
+    pub data_dir: PathBuf,
+    pub tilesets: Vec<TilesetConfig>,
+    pub models: Vec<ModelConfig>,
+    pub scenarios: Vec<Scenario>,
+    pub sensors: SensorConfig,
+    pub cameras: CameraConfig,
+    pub tokens: Vec<TokenConfig>,
+    /// Served at `/` (the browser client: `index.html` and `pkg/`), when set.
+    pub web_root: Option<PathBuf>,
+    pub attribution: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TilesetConfig {
+    /// Served under `/tiles/{id}/`; letters, digits, `-` and `_`.
+    pub id: String,
+    pub name: String,
+    pub dir: PathBuf,
+    /// The entry file within `dir`.
+    #[serde(default = "default_entry")]
+    pub entry: String,
+}
+
+fn default_entry() -> String {
+    "tileset.json".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub id: String,
+    pub name: String,
+    /// The model file (glb), served under `/models/{id}/`.
+    pub file: PathBuf,
+    pub lon_deg: f64,
+    pub lat_deg: f64,
+    #[serde(default)]
+    pub height_m: f64,
+    #[serde(default)]
+    pub heading_deg: f64,
+    #[serde(default)]
+    pub replaces: Option<FeatureRef>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SensorConfig {
+    pub count: usize,
+    pub seed: u64,
+    /// A tiler `roads.json` to place sensors along; otherwise they scatter around `center`.
+    pub roads: Option<PathBuf>,
+    pub center_deg: [f64; 2],
+    pub radius_m: f64,
+    /// Seconds between a sensor's reports: each sensor picks one in this range.
+    pub report_interval_s: [u32; 2],
+    /// Seconds between history snapshots written to SQLite.
+    pub history_interval_s: u32,
+    pub retention_days: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CameraConfig {
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    pub token: String,
+    pub role: Role,
+    /// Who holds it, for the audit log.
+    pub name: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("citytwin-data"),
+            tilesets: Vec::new(),
+            models: Vec::new(),
+            scenarios: default_scenarios(),
+            sensors: SensorConfig::default(),
+            cameras: CameraConfig::default(),
+            tokens: Vec::new(),
+            web_root: None,
+            attribution: Vec::new(),
+        }
+    }
+}
+
+impl Default for SensorConfig {
+    fn default() -> Self {
+        Self {
+            count: 10_000,
+            seed: 1,
+            roads: None,
+            center_deg: [114.0579, 22.5431],
+            radius_m: 3000.0,
+            report_interval_s: [5, 30],
+            history_interval_s: 60,
+            retention_days: 7.0,
+        }
+    }
+}
+
+impl Default for CameraConfig {
+    fn default() -> Self {
+        Self { count: 1000 }
+    }
+}
+
+fn default_scenarios() -> Vec<Scenario> {
+    let s = |id: &str, name: &str, kind: &str, description: &str| Scenario {
+        id: id.into(),
+        name: name.into(),
+        kind: kind.into(),
+        description: description.into(),
+    };
+    vec![
+        s("planning-options", "Design options", "planning", "Compare design options for a site side by side"),
+        s("flood-drill", "Flood drill", "flood", "Rising water along the low streets, hour by hour"),
+        s("gas-leak-drill", "Gas leak drill", "gas_leak", "A pipeline leak, its plume and the cordon"),
+        s("evacuation-drill", "Evacuation drill", "evacuation", "Routing people out of an area on the road graph"),
+    ]
+}
+
+pub const MAX_SENSORS: usize = 1_000_000;
+pub const MAX_CAMERAS: usize = 500_000;
+
+impl Config {
+    /// Reads a TOML file over the defaults.
+    pub fn from_file(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// Checks values that types alone cannot.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let s = &self.sensors;
+        anyhow::ensure!(s.count <= MAX_SENSORS, "sensors.count {} exceeds {MAX_SENSORS}", s.count);
+        anyhow::ensure!(
+            self.cameras.count <= MAX_CAMERAS,
+            "cameras.count {} exceeds {MAX_CAMERAS}",
+            self.cameras.count
+        );
+        anyhow::ensure!(
+            s.report_interval_s[0] >= 1 && s.report_interval_s[0] <= s.report_interval_s[1],
+            "sensors.report_interval_s must be [min, max] with 1 <= min <= max"
+        );
+        anyhow::ensure!(s.history_interval_s >= 1, "sensors.history_interval_s must be at least 1");
+        anyhow::ensure!(s.retention_days > 0.0, "sensors.retention_days must be positive");
+        anyhow::ensure!(s.radius_m > 0.0, "sensors.radius_m must be positive");
+        anyhow::ensure!(
+            (-180.0..=180.0).contains(&s.center_deg[0]) && (-90.0..=90.0).contains(&s.center_deg[1]),
+            "sensors.center_deg must be [lon, lat]"
+        );
+        for t in &self.tilesets {
+            anyhow::ensure!(valid_id(&t.id), "tileset id {:?}: letters, digits, '-' and '_' only", t.id);
+            anyhow::ensure!(t.dir.is_dir(), "tileset {}: {} is not a directory", t.id, t.dir.display());
+        }
+        for m in &self.models {
+            anyhow::ensure!(valid_id(&m.id), "model id {:?}: letters, digits, '-' and '_' only", m.id);
+            anyhow::ensure!(m.file.is_file(), "model {}: {} is not a file", m.id, m.file.display());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for t in &self.tokens {
+            anyhow::ensure!(t.token.len() >= 16, "token for {} is shorter than 16 characters", t.name);
+            anyhow::ensure!(seen.insert(&t.token), "token for {} is used twice", t.name);
+        }
+        Ok(())
+    }
+}
+
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_over_defaults_and_clear_errors() {
+        let c: Config = toml::from_str(
+            r#"listen = "127.0.0.1:9000"
+               [sensors]
+               count = 300000
+               [[tokens]]
+               token = "0123456789abcdef-op"
+               role = "operator"
+               name = "control room""#,
+        )
+        .unwrap();
+        assert_eq!(c.sensors.count, 300_000);
+        assert_eq!(c.sensors.history_interval_s, 60, "unset keys keep their defaults");
+        assert_eq!(c.tokens[0].role, Role::Operator);
+        c.validate().unwrap();
+        let err = toml::from_str::<Config>("[sensors]\ncuont = 5").unwrap_err().to_string();
+        assert!(err.contains("cuont"), "{err}");
+        assert!(toml::from_str::<Config>("[[tokens]]\ntoken='x'\nrole='king'\nname='a'").is_err());
+        let mut bad = Config::default();
+        bad.sensors.count = 2_000_000;
+        assert!(bad.validate().unwrap_err().to_string().contains("exceeds"));
+        bad = Config::default();
+        bad.tokens.push(TokenConfig { token: "short".into(), role: Role::Planner, name: "p".into() });
+        assert!(bad.validate().is_err());
+    }
+}

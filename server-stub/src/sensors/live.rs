@@ -1,0 +1,276 @@
+//! The live WebSocket stream (`/live`); the message format is `citytwin::protocol::live`.
+//! Each client gets, at most once a tick, the readings that changed since its last message and
+//! the alarms after its cursor: nothing is queued per client, so a slow client simply receives
+//! fresher, coalesced values. A client that stops reading for 30 s is dropped.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use citytwin::protocol::live::{AlarmEvent, ClientMessage, Reading, ServerMessage, tile_bbox};
+use citytwin::protocol::sensors::SensorKind;
+use futures_util::{SinkExt, StreamExt};
+
+use crate::AppState;
+use crate::auth::{Caller, Role};
+
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+const HEARTBEAT: Duration = Duration::from_secs(10);
+const RING: usize = 100_000;
+const MAX_BAD_MESSAGES: u32 = 20;
+
+/// Every alarm event: the newest in memory, all of them in SQLite.
+pub struct AlarmLog {
+    ring: Mutex<VecDeque<AlarmEvent>>,
+    last_seq: AtomicU64,
+}
+
+impl AlarmLog {
+    pub fn new(last_seq: u64) -> Self {
+        Self { ring: Mutex::new(VecDeque::new()), last_seq: AtomicU64::new(last_seq) }
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq.load(Ordering::Acquire)
+    }
+
+    /// Numbers and keeps new events (the caller persists them).
+    pub fn append(&self, mut events: Vec<AlarmEvent>) -> Vec<AlarmEvent> {
+        let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        for e in &mut events {
+            e.seq = self.last_seq.fetch_add(1, Ordering::AcqRel) + 1;
+            ring.push_back(e.clone());
+        }
+        while ring.len() > RING {
+            ring.pop_front();
+        }
+        events
+    }
+
+    /// Events after `seq` if memory still holds them all; `None` means ask the store.
+    fn after(&self, seq: u64) -> Option<Vec<AlarmEvent>> {
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        match ring.front() {
+            Some(first) if first.seq > seq + 1 => None,
+            None if self.last_seq() > seq => None,
+            _ => Some(ring.iter().filter(|e| e.seq > seq).cloned().collect()),
+        }
+    }
+}
+
+pub async fn upgrade(State(state): State<AppState>, caller: Caller, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(64 * 1024).on_upgrade(move |socket| async move {
+        state.metrics.ws_clients.inc();
+        session(&state, &caller, socket).await;
+        state.metrics.ws_clients.dec();
+    })
+}
+
+struct Subscription {
+    /// Sorted sensor indices.
+    sensors: Vec<u32>,
+    last_sent_s: i64,
+    alarm_cursor: u64,
+}
+
+impl Subscription {
+    fn has(&self, sensor: u32) -> bool {
+        self.sensors.binary_search(&sensor).is_ok()
+    }
+}
+
+async fn send(
+    socket: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    state: &AppState,
+    m: &ServerMessage,
+) -> bool {
+    let text = serde_json::to_string(m).expect("serialisable");
+    state.metrics.ws_bytes.inc_by(text.len() as u64);
+    state.metrics.ws_messages.inc();
+    matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await, Ok(Ok(())))
+}
+
+async fn session(state: &AppState, caller: &Caller, socket: WebSocket) {
+    let (mut tx, mut rx) = socket.split();
+    let mut tick = state.tick.subscribe();
+    let mut shutdown = state.shutdown.clone();
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    let mut sub: Option<Subscription> = None;
+    let mut bad = 0;
+    loop {
+        tokio::select! {
+            incoming = rx.next() => {
+                let text = match incoming {
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Binary(_))) => {
+                        bad += 1;
+                        if !send(&mut tx, state, &ServerMessage::Error { message: "binary frames are not understood; send JSON text".into() }).await { break }
+                        continue;
+                    }
+                    _ => break,
+                };
+                match serde_json::from_str::<ClientMessage>(&text) {
+                    Ok(ClientMessage::Ping { id }) => {
+                        if !send(&mut tx, state, &ServerMessage::Pong { id, time_ms: now_ms() }).await { break }
+                    }
+                    Ok(ClientMessage::Subscribe { layers, bbox, tiles, resume_after_alarm }) => {
+                        match subscribe(state, caller, &layers, bbox, &tiles).await {
+                            Ok((sensors, layers)) => {
+                                let cursor = resume_after_alarm.unwrap_or_else(|| state.alarms.last_seq());
+                                let s = Subscription { sensors, last_sent_s: i64::MIN, alarm_cursor: cursor };
+                                if !send(&mut tx, state, &ServerMessage::Subscribed { sensors: s.sensors.len(), layers }).await { break }
+                                sub = Some(s);
+                                if !push(&mut tx, state, sub.as_mut().expect("just set")).await { break }
+                            }
+                            Err(message) => {
+                                bad += 1;
+                                if !send(&mut tx, state, &ServerMessage::Error { message }).await { break }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        bad += 1;
+                        let message = format!("bad message: {e}");
+                        if !send(&mut tx, state, &ServerMessage::Error { message }).await { break }
+                    }
+                }
+                if bad > MAX_BAD_MESSAGES {
+                    let _ = send(&mut tx, state, &ServerMessage::Error { message: "too many bad messages; closing".into() }).await;
+                    break;
+                }
+            }
+            changed = tick.changed() => {
+                if changed.is_err() { break }
+                if let Some(s) = sub.as_mut()
+                    && !push(&mut tx, state, s).await { break }
+            }
+            _ = heartbeat.tick() => {
+                let m = ServerMessage::Heartbeat { time_ms: now_ms(), last_alarm_seq: state.alarms.last_seq() };
+                if !send(&mut tx, state, &m).await { break }
+            }
+            _ = shutdown.changed() => {
+                let _ = tx.send(Message::Close(None)).await;
+                break;
+            }
+        }
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Sends the alarms after the cursor, then the readings changed since the last message.
+async fn push(
+    tx: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    state: &AppState,
+    s: &mut Subscription,
+) -> bool {
+    let events = match state.alarms.after(s.alarm_cursor) {
+        Some(events) => events,
+        None => {
+            let (store, cursor) = (state.store.clone(), s.alarm_cursor);
+            match tokio::task::spawn_blocking(move || store.alarms_after(cursor, usize::MAX)).await {
+                Ok(Ok(events)) => events,
+                _ => return false,
+            }
+        }
+    };
+    for e in events {
+        s.alarm_cursor = e.seq;
+        if s.has(e.sensor) && !send(tx, state, &ServerMessage::Alarm(e)).await {
+            return false;
+        }
+    }
+    let (readings, now_s) = {
+        let r = state.sim.live.read();
+        let readings: Vec<Reading> = s
+            .sensors
+            .iter()
+            .filter(|i| r.changed_s[**i as usize] > s.last_sent_s)
+            .map(|i| Reading(*i, r.value[*i as usize], r.level[*i as usize]))
+            .collect();
+        (readings, r.now_s)
+    };
+    s.last_sent_s = now_s;
+    readings.is_empty() || send(tx, state, &ServerMessage::Values { time_ms: now_s * 1000, readings }).await
+}
+
+/// The sensors matching a subscription for this caller, and the layers it covers.
+async fn subscribe(
+    state: &AppState,
+    caller: &Caller,
+    layers: &[String],
+    bbox: Option<[f64; 4]>,
+    tiles: &[String],
+) -> Result<(Vec<u32>, Vec<String>), String> {
+    let mut kinds = Vec::new();
+    for layer in layers {
+        let kind = SensorKind::from_layer(layer).ok_or_else(|| format!("unknown layer {layer:?}"))?;
+        if kind.restricted() {
+            let allowed = caller.role >= Role::Planner;
+            state.audit(caller, "subscribe", layer, allowed).await;
+            if !allowed {
+                return Err(format!("layer {layer} needs the planner role"));
+            }
+        }
+        kinds.push(kind);
+    }
+    if kinds.is_empty() {
+        kinds = SensorKind::ALL.into_iter().filter(|k| caller.role >= Role::Planner || !k.restricted()).collect();
+    }
+    let mut boxes: Vec<[f64; 4]> = bbox.into_iter().collect();
+    for t in tiles {
+        boxes.push(tile_bbox(t).ok_or_else(|| format!("bad tile {t:?}: expected z/x/y"))?);
+    }
+    for b in &boxes {
+        if b.iter().any(|v| !v.is_finite()) || b[0] > b[2] || b[1] > b[3] {
+            return Err(format!("bad bbox {b:?}: expected [west, south, east, north]"));
+        }
+    }
+    let sim = &state.sim;
+    let mut sensors: Vec<u32> = if boxes.is_empty() {
+        (0..sim.sensors.len() as u32).collect()
+    } else {
+        boxes.iter().flat_map(|b| sim.grid.query(&sim.sensors, *b)).collect()
+    };
+    sensors.sort_unstable();
+    sensors.dedup();
+    sensors.retain(|i| kinds.contains(&sim.sensors[*i as usize].kind));
+    Ok((sensors, kinds.iter().map(|k| k.layer().to_owned()).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use citytwin::protocol::sensors::AlarmLevel;
+
+    fn event() -> AlarmEvent {
+        AlarmEvent {
+            seq: 0,
+            sensor: 1,
+            kind: SensorKind::Noise,
+            level: AlarmLevel::Alarm,
+            previous: AlarmLevel::Normal,
+            value: 90.0,
+            time_ms: 0,
+        }
+    }
+
+    #[test]
+    fn alarm_log_numbers_events_and_knows_what_it_still_holds() {
+        let log = AlarmLog::new(41);
+        assert!(log.after(10).is_none(), "older than memory: ask the store");
+        let numbered = log.append(vec![event(), event()]);
+        assert_eq!(numbered.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![42, 43]);
+        assert_eq!(log.after(41).unwrap().len(), 2);
+        assert_eq!(log.after(42).unwrap().len(), 1);
+        assert!(log.after(43).unwrap().is_empty());
+        assert!(log.after(40).is_none());
+    }
+}

@@ -1,0 +1,199 @@
+//! The live WebSocket stream over a real socket: subscribe, snapshot, deltas at most 1 Hz per
+//! sensor, coalescing for slow readers, bad messages, restricted layers, and resuming after a
+//! reconnect (and a restart) with no alarm missed.
+
+use std::time::Duration;
+
+use citytwin::protocol::live::{AlarmEvent, ServerMessage};
+use citytwin::protocol::sensors::{AlarmLevel, SensorKind};
+use citytwin_server::store::Store;
+use citytwin_server::{Config, ServerHandle};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn config(data: &std::path::Path) -> Config {
+    let mut c = Config { listen: ([127, 0, 0, 1], 0).into(), data_dir: data.into(), ..Default::default() };
+    c.sensors.count = 3000;
+    c.sensors.report_interval_s = [1, 3];
+    c.cameras.count = 0;
+    c
+}
+
+async fn connect(server: &ServerHandle) -> Ws {
+    tokio_tungstenite::connect_async(format!("ws://{}/live", server.addr)).await.unwrap().0
+}
+
+async fn next_any(ws: &mut Ws) -> ServerMessage {
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(15), ws.next())
+            .await
+            .expect("a message within 15 s")
+            .unwrap()
+            .unwrap();
+        if let Message::Text(t) = m {
+            return serde_json::from_str(&t).unwrap_or_else(|e| panic!("{t}: {e}"));
+        }
+    }
+}
+
+/// The next message that is not a heartbeat (one comes at once on connecting, then every 10 s).
+async fn next(ws: &mut Ws) -> ServerMessage {
+    loop {
+        match next_any(ws).await {
+            ServerMessage::Heartbeat { .. } => continue,
+            m => return m,
+        }
+    }
+}
+
+async fn send(ws: &mut Ws, json: &str) {
+    ws.send(Message::Text(json.into())).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_then_snapshot_then_only_changes() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerHandle::start(config(data.path())).unwrap();
+    let mut ws = connect(&server).await;
+    send(&mut ws, r#"{"type":"subscribe","layers":["sensors/pm25","sensors/noise"],"bbox":[113.9,22.4,114.2,22.7]}"#)
+        .await;
+    let ServerMessage::Subscribed { sensors, layers } = next(&mut ws).await else { panic!("subscribed first") };
+    assert!(sensors > 100, "{sensors}");
+    assert_eq!(layers, vec!["sensors/pm25", "sensors/noise"]);
+    let ServerMessage::Values { readings: snapshot, .. } = next(&mut ws).await else { panic!("then a snapshot") };
+    assert_eq!(snapshot.len(), sensors);
+    // The following messages carry only changes: each sensor reports every 1–3 s.
+    let mut deltas = 0;
+    let mut seen = std::collections::HashMap::new();
+    let started = std::time::Instant::now();
+    while deltas < 3 {
+        if let ServerMessage::Values { readings, time_ms } = next(&mut ws).await {
+            assert!(!readings.is_empty() && readings.len() < sensors, "a delta, not a snapshot: {}", readings.len());
+            for r in &readings {
+                // At most once a second per sensor.
+                if let Some(prev) = seen.insert(r.0, time_ms) {
+                    assert!(time_ms - prev >= 1000);
+                }
+            }
+            deltas += 1;
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(8));
+    server.stop().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_messages_get_errors_and_the_connection_lives_on() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerHandle::start(config(data.path())).unwrap();
+    let mut ws = connect(&server).await;
+    for bad in [
+        "not json",
+        r#"{"type":"subscribe","bbox":[1,2,3]}"#,
+        r#"{"type":"subscribe","layers":["sensors/unicorns"]}"#,
+        r#"{"type":"subscribe","tiles":["99/1/1"]}"#,
+        r#"{"type":"subscribe","bbox":[10,10,0,0]}"#,
+        r#"{"type":"subscribe","layers":["sensors/gas_pressure"]}"#,
+    ] {
+        send(&mut ws, bad).await;
+        let ServerMessage::Error { message } = next(&mut ws).await else { panic!("{bad}: an error expected") };
+        assert!(message.len() > 8, "{bad}: {message}");
+        if bad.contains("gas") {
+            assert!(message.contains("planner"), "{message}");
+        }
+    }
+    ws.send(Message::Binary(vec![1, 2, 3].into())).await.unwrap();
+    assert!(matches!(next(&mut ws).await, ServerMessage::Error { .. }));
+    send(&mut ws, r#"{"type":"ping","id":7}"#).await;
+    let ServerMessage::Pong { id, .. } = next(&mut ws).await else { panic!("a pong expected") };
+    assert_eq!(id, 7);
+    // Tiles work as an area too.
+    send(&mut ws, r#"{"type":"subscribe","tiles":["12/3345/1785","12/3346/1785"]}"#).await;
+    assert!(matches!(next(&mut ws).await, ServerMessage::Subscribed { .. }));
+    server.stop().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reader_gets_coalesced_values_not_a_backlog() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerHandle::start(config(data.path())).unwrap();
+    let mut ws = connect(&server).await;
+    send(&mut ws, r#"{"type":"subscribe"}"#).await;
+    assert!(matches!(next(&mut ws).await, ServerMessage::Subscribed { .. }));
+    assert!(matches!(next(&mut ws).await, ServerMessage::Values { .. }));
+    // Read nothing for 4 s, then drain: at most one message per tick came, each with distinct sensors.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut values = 0;
+    while let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_millis(300), ws.next()).await {
+        if let ServerMessage::Values { readings, .. } = serde_json::from_str(&t).unwrap() {
+            let mut ids: Vec<u32> = readings.iter().map(|r| r.0).collect();
+            ids.dedup();
+            assert_eq!(ids.len(), readings.len());
+            values += 1;
+        }
+    }
+    assert!((1..=6).contains(&values), "{values} value messages after 4 s");
+    server.stop().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_after_a_reconnect_and_a_restart_misses_no_alarm() {
+    let data = tempfile::tempdir().unwrap();
+    // Alarms that happened before this server started: the history holds them.
+    {
+        std::fs::create_dir_all(data.path()).unwrap();
+        let store = Store::open(&data.path().join("history.sqlite")).unwrap();
+        let events: Vec<AlarmEvent> = (1..=5)
+            .map(|seq| AlarmEvent {
+                seq,
+                sensor: seq as u32 * 10,
+                kind: SensorKind::Noise,
+                level: AlarmLevel::Alarm,
+                previous: AlarmLevel::Normal,
+                value: 91.0,
+                time_ms: 1_000 * seq as i64,
+            })
+            .collect();
+        store.insert_alarms(&events).unwrap();
+    }
+    let server = ServerHandle::start(config(data.path())).unwrap();
+    let mut ws = connect(&server).await;
+    send(&mut ws, r#"{"type":"subscribe","resume_after_alarm":2}"#).await;
+    assert!(matches!(next(&mut ws).await, ServerMessage::Subscribed { .. }));
+    let mut replayed = Vec::new();
+    while replayed.len() < 3 {
+        match next(&mut ws).await {
+            ServerMessage::Alarm(e) if e.seq <= 5 => replayed.push(e.seq),
+            _ => {}
+        }
+    }
+    assert_eq!(replayed, vec![3, 4, 5], "every alarm after the cursor, in order");
+    // Heartbeats tell a client where the log stands: a new connection gets one at once.
+    let mut fresh = connect(&server).await;
+    let ServerMessage::Heartbeat { last_alarm_seq, .. } = next_any(&mut fresh).await else { panic!("heartbeat first") };
+    assert!(last_alarm_seq >= 5);
+    server.stop().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_live_sessions() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerHandle::start(config(data.path())).unwrap();
+    let mut ws = connect(&server).await;
+    send(&mut ws, r#"{"type":"subscribe"}"#).await;
+    assert!(matches!(next(&mut ws).await, ServerMessage::Subscribed { .. }));
+    let stopping = tokio::task::spawn_blocking(move || server.stop());
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(m)) = ws.next().await {
+            if matches!(m, Message::Close(_)) {
+                return true;
+            }
+        }
+        true
+    })
+    .await;
+    assert_eq!(closed, Ok(true));
+    tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("stops in time").unwrap().unwrap();
+}

@@ -1,0 +1,7 @@
+//! Wire formats shared by the data server and the viewer: the layer catalog, sensor kinds,
+//! the live stream's messages and the road graph. Engine-free serde types only.
+
+pub mod catalog;
+pub mod live;
+pub mod roads;
+pub mod sensors;
