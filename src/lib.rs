@@ -4,8 +4,10 @@
 //! All geometry is f64 ECEF; the engine supplies bytes and receives decisions.
 
 pub mod geo;
-pub mod protocol;
 pub mod tiles;
+
+/// Wire formats shared with the data server (the `citytwin-protocol` crate in `src/protocol/`).
+pub use citytwin_protocol as protocol;
 
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -8,8 +8,8 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use citytwin::protocol::catalog::Camera;
-use citytwin::protocol::roads::RoadGraph;
+use citytwin_protocol::catalog::Camera;
+use citytwin_protocol::roads::RoadGraph;
 use font8x8::UnicodeFonts;
 use serde::Deserialize;
 

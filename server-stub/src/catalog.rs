@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use citytwin::protocol::catalog::{CameraLayer, Catalog, ModelLayer, SensorLayer, TilesetLayer};
-use citytwin::protocol::sensors::SensorKind;
+use citytwin_protocol::catalog::{CameraLayer, Catalog, ModelLayer, SensorLayer, TilesetLayer};
+use citytwin_protocol::sensors::SensorKind;
 
 use crate::AppState;
 use crate::auth::{Caller, Role};

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use citytwin::protocol::catalog::{FeatureRef, Scenario};
+use citytwin_protocol::catalog::{FeatureRef, Scenario};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;

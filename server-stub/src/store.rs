@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use citytwin::protocol::live::AlarmEvent;
+use citytwin_protocol::live::AlarmEvent;
 use rusqlite::{Connection, OpenFlags, params};
 
 pub struct Store {
@@ -191,7 +191,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use citytwin::protocol::sensors::{AlarmLevel, SensorKind};
+    use citytwin_protocol::sensors::{AlarmLevel, SensorKind};
 
     fn alarm(seq: u64, time_ms: i64) -> AlarmEvent {
         AlarmEvent {

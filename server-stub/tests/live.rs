@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use citytwin::protocol::live::{AlarmEvent, ServerMessage};
-use citytwin::protocol::sensors::{AlarmLevel, SensorKind};
+use citytwin_protocol::live::{AlarmEvent, ServerMessage};
+use citytwin_protocol::sensors::{AlarmLevel, SensorKind};
 use citytwin_server::store::Store;
 use citytwin_server::{Config, ServerHandle};
 use futures_util::{SinkExt, StreamExt};

@@ -1,5 +1,6 @@
-//! Wire formats shared by the data server and the viewer: the layer catalog, sensor kinds,
-//! the live stream's messages and the road graph. Engine-free serde types only.
+//! citytwin-protocol: wire formats shared by the data server and the viewer: the layer catalog,
+//! sensor kinds, the live stream's messages and the road graph. Engine-free serde types only;
+//! its own crate so that the server needs no other part of citytwin.
 
 pub mod catalog;
 pub mod live;

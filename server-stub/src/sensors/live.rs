@@ -1,4 +1,4 @@
-//! The live WebSocket stream (`/live`); the message format is `citytwin::protocol::live`.
+//! The live WebSocket stream (`/live`); the message format is `citytwin_protocol::live`.
 //! Each client gets, at most once a tick, the readings that changed since its last message and
 //! the alarms after its cursor: nothing is queued per client, so a slow client simply receives
 //! fresher, coalesced values. A client that stops reading for 30 s is dropped.
@@ -11,8 +11,8 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use citytwin::protocol::live::{AlarmEvent, ClientMessage, Reading, ServerMessage, tile_bbox};
-use citytwin::protocol::sensors::SensorKind;
+use citytwin_protocol::live::{AlarmEvent, ClientMessage, Reading, ServerMessage, tile_bbox};
+use citytwin_protocol::sensors::SensorKind;
 use futures_util::{SinkExt, StreamExt};
 
 use crate::AppState;
@@ -248,7 +248,7 @@ async fn subscribe(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use citytwin::protocol::sensors::AlarmLevel;
+    use citytwin_protocol::sensors::AlarmLevel;
 
     fn event() -> AlarmEvent {
         AlarmEvent {

@@ -4,8 +4,8 @@
 
 use std::sync::RwLock;
 
-use citytwin::protocol::roads::RoadGraph;
-use citytwin::protocol::sensors::{AlarmLevel, SensorKind};
+use citytwin_protocol::roads::RoadGraph;
+use citytwin_protocol::sensors::{AlarmLevel, SensorKind};
 
 use crate::config::SensorConfig;
 

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use citytwin::protocol::sensors::SensorKind;
+use citytwin_protocol::sensors::SensorKind;
 use serde_json::{Value, json};
 
 use super::filter::{self, Expr, Resolve, Scalar};
