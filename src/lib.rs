@@ -13,3 +13,5 @@ pub use citytwin_protocol as protocol;
 pub mod cli;
 #[cfg(feature = "tiler")]
 pub mod tiler;
+#[cfg(feature = "viewer")]
+pub mod viewer;

@@ -11,9 +11,13 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let outcome = match &cli.command {
-        Command::Inspect(args) => inspect::run(args).map(|r| r.errors.is_empty()),
-        Command::Tile(cmd) => tile::run(cmd).map(|_| true),
+    let outcome = match cli.command {
+        Some(Command::Inspect(args)) => inspect::run(&args).map(|r| r.errors.is_empty()),
+        Some(Command::Tile(cmd)) => tile::run(&cmd).map(|_| true),
+        #[cfg(feature = "viewer")]
+        None => citytwin::viewer::run(cli.view).map(|()| true),
+        #[cfg(not(feature = "viewer"))]
+        None => Err(anyhow::anyhow!("no command: build with the `viewer` feature to open the viewer, or see --help")),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

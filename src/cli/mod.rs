@@ -6,12 +6,15 @@ pub mod tile;
 
 use clap::{Parser, Subcommand};
 
-/// citytwin: a 3D digital twin of a whole city.
+/// citytwin: a 3D digital twin of a whole city. Without a command it opens the viewer.
 #[derive(Debug, Parser)]
-#[command(name = "citytwin", version, about)]
+#[command(name = "citytwin", version, about, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    #[cfg(feature = "viewer")]
+    #[command(flatten)]
+    pub view: crate::viewer::ViewerArgs,
 }
 
 #[derive(Debug, Subcommand)]

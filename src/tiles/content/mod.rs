@@ -16,7 +16,7 @@ pub mod write;
 pub use batch_table::BatchTable;
 pub use feature_table::{ComponentType, FeatureTable};
 pub use glb::{Glb, parse_glb};
-pub use i3dm::Instances;
+pub use i3dm::{InstancedModel, Instances};
 pub use pnts::Points;
 
 use glam::DVec3;

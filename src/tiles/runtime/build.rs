@@ -23,6 +23,13 @@ pub(crate) struct Attach {
     pub up_axis: UpAxis,
 }
 
+/// The largest scale factor of a transform: geometric errors are scaled by it, as CesiumJS does,
+/// so a tileset scaled up by its transform refines as its real size asks.
+pub(crate) fn max_scale(m: &DMat4) -> f64 {
+    let m3 = glam::DMat3::from_mat4(*m);
+    m3.x_axis.length().max(m3.y_axis.length()).max(m3.z_axis.length())
+}
+
 fn world_bounds(volume: Option<&Volume>, ecef_from_tile: &DMat4) -> WorldBounds {
     volume.map_or(WorldBounds::Everywhere, |v| v.to_world(ecef_from_tile))
 }
@@ -61,7 +68,7 @@ pub(crate) fn add_explicit(nodes: &mut Nodes, tile: &Tile, at: &Attach, path: &s
             .as_ref()
             .and_then(Volume::from_json)
             .map(|v| v.to_world(&ecef_from_tile)),
-        geometric_error: tile.geometric_error.max(0.0),
+        geometric_error: tile.geometric_error.max(0.0) * max_scale(&ecef_from_tile),
         refine,
         contents,
         implicit: None,
@@ -125,7 +132,7 @@ fn implicit_root(
         content_templates,
         root_volume,
         ecef_from_tile,
-        root_geometric_error: tile.geometric_error.max(0.0),
+        root_geometric_error: tile.geometric_error.max(0.0) * max_scale(&ecef_from_tile),
         refine,
         tileset_url: at.tileset_url.clone(),
         up_axis: at.up_axis,

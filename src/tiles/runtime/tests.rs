@@ -495,3 +495,16 @@ fn a_missing_subtree_is_an_error_and_the_rest_renders() {
     assert!(rendered.iter().any(|r| r.starts_with("c/3/")), "{rendered:?}");
     assert!(!rendered.iter().any(|r| r == "c/3/0/0.glb" || r == "c/2/0/0.glb"), "{rendered:?}");
 }
+
+#[test]
+fn geometric_error_scales_with_the_tile_transform() {
+    // The same quad tileset scaled up 10×: its root's error is 10× too, so it refines from 10× as far.
+    let mut ts = quad_tileset("REPLACE");
+    ts["root"]["transform"] = json!([10, 0, 0, 0, 0, 10, 0, 0, 0, 0, 10, 0, 0, 0, 0, 1]);
+    let names = ["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"];
+    let mut h = Harness::with_tileset(ts, &names);
+    let root = |h: &Harness| h.ts.tile(h.ts.root().unwrap()).unwrap().geometric_error;
+    h.converge(&[view_from(0.0, 0.0, 40_000.0)]);
+    assert_eq!(root(&h), 1000.0);
+    assert_eq!(h.rendered(), vec!["a.glb", "b.glb", "c.glb", "d.glb"], "unscaled it would stop at the root");
+}

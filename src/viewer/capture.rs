@@ -1,0 +1,175 @@
+//! Screenshots for tests and docs, exit after N frames, and the scripted `--bench-flight`.
+//! A screenshot waits until the tiles have settled and the GPU has compiled every pipeline
+//! (lavapipe compiles in the background; an early capture would be black).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use bevy::prelude::*;
+use bevy::render::render_resource::PipelineCache;
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
+use bevy::render::{Render, RenderApp, RenderSystems};
+
+use super::camera::{Bookmark, GeoCamera};
+use super::fetch::Fetcher;
+use super::tiles::Tilesets;
+
+#[derive(Resource, Debug, Clone, Default)]
+pub struct CaptureSettings {
+    pub screenshot: Option<PathBuf>,
+    /// Frames to run at least before the screenshot.
+    pub after_frames: u32,
+    pub exit_after_frames: Option<u32>,
+    pub bench_flight: bool,
+}
+
+/// Render pipelines still compiling, written by the render world.
+#[derive(Resource, Clone, Default)]
+struct WaitingPipelines(Arc<AtomicUsize>);
+
+#[derive(Resource, Default)]
+struct CaptureState {
+    frames: u32,
+    quiet_frames: u32,
+    requested: bool,
+    saved: Arc<AtomicBool>,
+}
+
+pub struct CapturePlugin;
+
+impl Plugin for CapturePlugin {
+    fn build(&self, app: &mut App) {
+        let waiting = WaitingPipelines::default();
+        app.insert_resource(waiting.clone()).init_resource::<CaptureState>().add_systems(Last, capture);
+        if let Some(render) = app.get_sub_app_mut(RenderApp) {
+            render.insert_resource(waiting).add_systems(Render, count_waiting.in_set(RenderSystems::Cleanup));
+        }
+        if app.world().get_resource::<CaptureSettings>().is_some_and(|s| s.bench_flight) {
+            app.init_resource::<Bench>().add_systems(Update, bench_flight);
+        }
+    }
+}
+
+fn count_waiting(cache: Option<Res<PipelineCache>>, waiting: Res<WaitingPipelines>) {
+    waiting.0.store(cache.map_or(0, |c| c.waiting_pipelines().count()), Ordering::Relaxed);
+}
+
+fn capture(
+    settings: Res<CaptureSettings>,
+    mut state: ResMut<CaptureState>,
+    waiting: Res<WaitingPipelines>,
+    sets: Res<Tilesets>,
+    bench: Option<Res<Bench>>,
+    mut commands: Commands,
+    mut exit: MessageWriter<AppExit>,
+) {
+    state.frames += 1;
+    state.quiet_frames = if waiting.0.load(Ordering::Relaxed) == 0 { state.quiet_frames + 1 } else { 0 };
+    if state.saved.load(Ordering::Acquire) {
+        exit.write(AppExit::Success);
+        return;
+    }
+    if let Some(path) = &settings.screenshot
+        && !state.requested
+        && bench.is_none_or(|b| b.done)
+        && state.frames >= settings.after_frames
+        && sets.settled(5)
+        && state.quiet_frames >= 10
+    {
+        state.requested = true;
+        let saved = state.saved.clone();
+        commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path.clone())).observe(
+            move |_: On<ScreenshotCaptured>| {
+                saved.store(true, Ordering::Release);
+            },
+        );
+        info!("taking the screenshot after {} frames", state.frames);
+    }
+    if let Some(limit) = settings.exit_after_frames
+        && state.frames >= limit
+    {
+        if settings.screenshot.is_some() && !state.requested {
+            error!("exiting after {limit} frames before the view settled: no screenshot taken");
+            exit.write(AppExit::error());
+        } else {
+            exit.write(AppExit::Success);
+        }
+    }
+}
+
+/// The scripted flight: a descent from overview to street level, a low pass, and a climb out.
+#[derive(Resource, Default)]
+pub struct Bench {
+    started: Option<Instant>,
+    frame_ms: Vec<f32>,
+    leg: usize,
+    arrived: Option<Instant>,
+    peak_rss_kb: u64,
+    pub done: bool,
+}
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn bench_flight(
+    mut bench: ResMut<Bench>,
+    mut cam: ResMut<GeoCamera>,
+    time: Res<Time>,
+    sets: Res<Tilesets>,
+    fetcher: Res<Fetcher>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    if bench.done || sets.0.iter().all(|t| t.tileset.root().is_none()) {
+        return;
+    }
+    let Some(root) = sets.0.iter().find_map(|t| t.tileset.root().and_then(|r| t.tileset.tile(r))) else { return };
+    let center = root.bounds.center();
+    let c = crate::geo::WGS84
+        .cartographic_from_ecef(center)
+        .unwrap_or(crate::geo::Cartographic::from_degrees(0.0, 0.0, 0.0));
+    let (lon, lat) = (c.lon_rad.to_degrees(), c.lat_rad.to_degrees());
+    let legs = [
+        Bookmark { lon_deg: lon, lat_deg: lat - 0.03, height_m: 2500.0, heading_deg: 0.0, pitch_deg: -40.0 },
+        Bookmark { lon_deg: lon, lat_deg: lat - 0.004, height_m: 120.0, heading_deg: 10.0, pitch_deg: -15.0 },
+        Bookmark { lon_deg: lon + 0.004, lat_deg: lat + 0.002, height_m: 60.0, heading_deg: 80.0, pitch_deg: -10.0 },
+        Bookmark { lon_deg: lon, lat_deg: lat - 0.01, height_m: 900.0, heading_deg: 0.0, pitch_deg: -35.0 },
+    ];
+    bench.started.get_or_insert_with(Instant::now);
+    let ms = time.delta_secs() * 1000.0;
+    bench.frame_ms.push(ms);
+    bench.peak_rss_kb = bench.peak_rss_kb.max(rss_kb());
+    if cam.flight.is_none() {
+        if bench.leg < legs.len() {
+            cam.fly_to(&legs[bench.leg], 6.0);
+            bench.leg += 1;
+        } else if sets.settled(3) {
+            let arrived = *bench.arrived.get_or_insert_with(Instant::now);
+            let mut f = bench.frame_ms.clone();
+            f.sort_by(f32::total_cmp);
+            let p = |q: f64| f.get(((f.len() - 1) as f64 * q) as usize).copied().unwrap_or(0.0);
+            let loaded: usize = sets.0.iter().map(|t| t.stats.tiles_loaded).sum();
+            println!(
+                "bench-flight: {} frames, frame time p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                f.len(),
+                p(0.5),
+                p(0.9),
+                p(0.99),
+                p(1.0)
+            );
+            println!(
+                "bench-flight: fetched {:.1} MB, {loaded} tiles loaded, converged {:.1} s after start, peak RSS {:.0} MB",
+                fetcher.bytes_fetched() as f64 / 1e6,
+                (arrived - bench.started.unwrap_or(arrived)).as_secs_f64(),
+                bench.peak_rss_kb as f64 / 1024.0
+            );
+            bench.done = true;
+            exit.write(AppExit::Success);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Fetching off the main thread: reqwest (and file reads) on a small tokio runtime; each
+//! request can be aborted; finished bytes are drained by a Bevy system every frame.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use bevy::prelude::*;
+
+use crate::tiles::{LoadError, RequestId};
+
+/// A finished fetch for tileset `tileset`.
+pub struct Done {
+    pub tileset: usize,
+    pub id: RequestId,
+    pub result: Result<Vec<u8>, LoadError>,
+}
+
+#[derive(Resource)]
+pub struct Fetcher {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    tx: Sender<Done>,
+    rx: Mutex<Receiver<Done>>,
+    tasks: HashMap<(usize, RequestId), tokio::task::AbortHandle>,
+    bytes: std::sync::Arc<AtomicU64>,
+}
+
+impl Fetcher {
+    pub fn new() -> anyhow::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("citytwin-fetch")
+            .enable_all()
+            .build()?;
+        let client = reqwest::Client::builder().user_agent(concat!("citytwin/", env!("CARGO_PKG_VERSION"))).build()?;
+        let (tx, rx) = channel();
+        Ok(Self { runtime, client, tx, rx: Mutex::new(rx), tasks: HashMap::new(), bytes: Default::default() })
+    }
+
+    /// Bytes received so far.
+    pub fn bytes_fetched(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.tasks.len()
+    }
+
+    pub fn start(&mut self, tileset: usize, id: RequestId, url: String) {
+        let (client, tx, bytes) = (self.client.clone(), self.tx.clone(), self.bytes.clone());
+        let task = self.runtime.spawn(async move {
+            let result = load(&client, &url).await;
+            if let Ok(b) = &result {
+                bytes.fetch_add(b.len() as u64, Ordering::Relaxed);
+            }
+            let _ = tx.send(Done { tileset, id, result });
+        });
+        self.tasks.insert((tileset, id), task.abort_handle());
+    }
+
+    pub fn cancel(&mut self, tileset: usize, id: RequestId) {
+        if let Some(t) = self.tasks.remove(&(tileset, id)) {
+            t.abort();
+        }
+    }
+
+    /// Everything that finished since the last call.
+    pub fn drain(&mut self) -> Vec<Done> {
+        let done: Vec<Done> = self.rx.lock().map(|rx| rx.try_iter().collect()).unwrap_or_default();
+        for d in &done {
+            self.tasks.remove(&(d.tileset, d.id));
+        }
+        done
+    }
+}
+
+async fn load(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, LoadError> {
+    if let Some(path) = url.strip_prefix("file://") {
+        let path = url::Url::parse(url).ok().and_then(|u| u.to_file_path().ok()).unwrap_or_else(|| path.into());
+        return tokio::fs::read(&path).await.map_err(|e| LoadError::Io(format!("{}: {e}", path.display())));
+    }
+    let response = client.get(url).send().await.map_err(|e| LoadError::Io(format!("{url}: {e}")))?;
+    if !response.status().is_success() {
+        return Err(LoadError::Http { status: response.status().as_u16(), url: url.to_owned() });
+    }
+    response.bytes().await.map(|b| b.to_vec()).map_err(|e| LoadError::Io(format!("{url}: {e}")))
+}

@@ -1,0 +1,215 @@
+//! Picking: a click casts a ray against the visible tiles' triangles (kept on the CPU), reads
+//! the hit's feature ID (EXT_mesh_features or b3dm `_BATCHID`), fetches its properties
+//! (EXT_structural_metadata or the batch table), and highlights the feature.
+
+use bevy::asset::RenderAssetUsages;
+use bevy::mesh::{Indices, PrimitiveTopology};
+use bevy::prelude::*;
+use bevy::window::PrimaryWindow;
+
+use super::origin::GeoTransform;
+use super::tiles::{PickGeometry, TilePart, Tilesets};
+use crate::tiles::content::TileContent;
+use crate::tiles::content::features::GltfView;
+
+/// A picked feature and its properties.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feature {
+    pub id: u32,
+    pub properties: Vec<(String, String)>,
+}
+
+#[derive(Resource, Default)]
+pub struct Picked {
+    pub feature: Option<Feature>,
+    highlight: Option<Entity>,
+    press: Option<Vec2>,
+    /// Set by the HUD when the panel is closed.
+    pub clear: bool,
+}
+
+/// Möller–Trumbore: distance along the ray to the triangle, if hit from either side.
+pub fn ray_triangle(o: Vec3, d: Vec3, a: Vec3, b: Vec3, c: Vec3) -> Option<f32> {
+    let (e1, e2) = (b - a, c - a);
+    let p = d.cross(e2);
+    let det = e1.dot(p);
+    if det.abs() < 1e-12 {
+        return None;
+    }
+    let inv = 1.0 / det;
+    let s = o - a;
+    let u = s.dot(p) * inv;
+    if !(0.0..=1.0).contains(&u) {
+        return None;
+    }
+    let q = s.cross(e1);
+    let v = d.dot(q) * inv;
+    if v < 0.0 || u + v > 1.0 {
+        return None;
+    }
+    let t = e2.dot(q) * inv;
+    (t > 0.0).then_some(t)
+}
+
+/// The nearest hit of a local-space ray: (distance, triangle's first vertex).
+pub fn nearest_hit(g: &PickGeometry, o: Vec3, d: Vec3) -> Option<(f32, u32)> {
+    let n = g.indices.as_ref().map_or(g.positions.len(), Vec::len) / 3;
+    let idx = |i: usize| g.indices.as_ref().map_or(i as u32, |ix| ix[i]);
+    let mut best: Option<(f32, u32)> = None;
+    for t in 0..n {
+        let (i0, i1, i2) = (idx(3 * t), idx(3 * t + 1), idx(3 * t + 2));
+        let v = |i: u32| Vec3::from(g.positions[i as usize]);
+        if let Some(dist) = ray_triangle(o, d, v(i0), v(i1), v(i2))
+            && best.is_none_or(|(b, _)| dist < b)
+        {
+            best = Some((dist, i0));
+        }
+    }
+    best
+}
+
+/// Properties of feature `id` from the tile's content.
+fn properties(contents: &[std::sync::Arc<TileContent>], id: u32) -> Vec<(String, String)> {
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for c in contents {
+        if let TileContent::Model(m) = c.as_ref() {
+            if let Some(bt) = &m.batch_table {
+                return bt.feature(id as usize).iter().map(|(k, v)| (k.clone(), show(v))).collect();
+            }
+            if !m.is_json
+                && let Ok(view) = GltfView::parse(&m.gltf)
+                && let Ok((tables, _)) = view.property_tables()
+                && let Some(t) = tables.first()
+            {
+                return t.row(id as usize).into_iter().map(|(k, v)| (k.to_owned(), show(v))).collect();
+            }
+        }
+    }
+    Vec::new()
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn pick(
+    buttons: Res<ButtonInput<MouseButton>>,
+    windows: Query<&Window, With<PrimaryWindow>>,
+    cameras: Query<(&Camera, &GlobalTransform), With<Camera3d>>,
+    parts: Query<(&TilePart, &GlobalTransform, &GeoTransform, &Visibility)>,
+    sets: Res<Tilesets>,
+    mut picked: ResMut<Picked>,
+    mut commands: Commands,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut egui: bevy_egui::EguiContexts,
+) {
+    if picked.clear {
+        picked.clear = false;
+        picked.feature = None;
+        if let Some(e) = picked.highlight.take() {
+            commands.entity(e).despawn();
+        }
+    }
+    let Ok(window) = windows.single() else { return };
+    let Some(cursor) = window.cursor_position() else { return };
+    if buttons.just_pressed(MouseButton::Left) {
+        picked.press = Some(cursor);
+    }
+    // A click, not the end of an orbit drag, and not on the HUD.
+    let clicked = buttons.just_released(MouseButton::Left) && picked.press.is_some_and(|p| p.distance(cursor) < 4.0);
+    if !clicked || egui.ctx_mut().is_ok_and(|c| c.egui_wants_pointer_input()) {
+        return;
+    }
+    let Ok((camera, cam_t)) = cameras.single() else { return };
+    let Ok(ray) = camera.viewport_to_world(cam_t, cursor) else { return };
+    let mut best: Option<(f32, &TilePart, &GeoTransform, u32)> = None;
+    for (part, gt, geo, vis) in &parts {
+        let Some(g) = part.pick.as_ref() else { continue };
+        if *vis != Visibility::Visible || g.feature_ids.is_none() {
+            continue;
+        }
+        let inv = gt.affine().inverse();
+        let o = inv.transform_point3(ray.origin);
+        let d = inv.transform_vector3(*ray.direction);
+        let scale = d.length();
+        if let Some((t, v)) = nearest_hit(g, o, d / scale) {
+            let world_t = t / scale;
+            if best.is_none_or(|b| world_t < b.0) {
+                best = Some((world_t, part, geo, v));
+            }
+        }
+    }
+    if let Some(e) = picked.highlight.take() {
+        commands.entity(e).despawn();
+    }
+    let Some((_, part, geo, vertex)) = best else {
+        picked.feature = None;
+        return;
+    };
+    let g = part.pick.as_ref().expect("checked");
+    let ids = g.feature_ids.as_ref().expect("checked");
+    let id = ids[vertex as usize];
+    let t = &sets.0[part.tileset];
+    let contents: Vec<_> = t.tileset.contents(part.key).cloned().collect();
+    picked.feature = Some(Feature { id, properties: properties(&contents, id) });
+    // Highlight: the feature's triangles again, in an unlit colour drawn over the original.
+    let tri_count = g.indices.as_ref().map_or(g.positions.len(), Vec::len) / 3;
+    let idx = |i: usize| g.indices.as_ref().map_or(i as u32, |ix| ix[i]) as usize;
+    let positions: Vec<[f32; 3]> = (0..tri_count)
+        .filter(|tri| ids[idx(3 * tri)] == id)
+        .flat_map(|tri| (0..3).map(move |k| 3 * tri + k))
+        .map(|i| g.positions[idx(i)])
+        .collect();
+    let mut mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD);
+    let n = positions.len() as u32;
+    mesh.insert_attribute(Mesh::ATTRIBUTE_POSITION, positions);
+    mesh.insert_indices(Indices::U32((0..n).collect()));
+    mesh.compute_flat_normals();
+    let material = StandardMaterial {
+        base_color: Color::srgba(1.0, 0.8, 0.1, 0.85),
+        unlit: true,
+        depth_bias: 50.0,
+        alpha_mode: AlphaMode::Blend,
+        ..default()
+    };
+    let e = commands
+        .spawn((Mesh3d(meshes.add(mesh)), MeshMaterial3d(materials.add(material)), *geo, Transform::default()))
+        .id();
+    picked.highlight = Some(e);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rays_hit_the_nearest_triangle() {
+        let g = PickGeometry {
+            positions: vec![
+                [0.0, 0.0, 5.0],
+                [1.0, 0.0, 5.0],
+                [0.0, 1.0, 5.0],
+                [0.0, 0.0, 2.0],
+                [1.0, 0.0, 2.0],
+                [0.0, 1.0, 2.0],
+            ],
+            indices: None,
+            feature_ids: Some(vec![7, 7, 7, 9, 9, 9]),
+        };
+        let (t, v) = nearest_hit(&g, Vec3::new(0.2, 0.2, 0.0), Vec3::Z).unwrap();
+        assert!((t - 2.0).abs() < 1e-6 && v == 3, "the nearer triangle (feature 9)");
+        assert!(nearest_hit(&g, Vec3::new(2.0, 2.0, 0.0), Vec3::Z).is_none());
+        assert!(
+            ray_triangle(
+                Vec3::ZERO,
+                -Vec3::Z,
+                Vec3::new(0.0, 0.0, 1.0),
+                Vec3::new(1.0, 0.0, 1.0),
+                Vec3::new(0.0, 1.0, 1.0)
+            )
+            .is_none(),
+            "behind"
+        );
+    }
+}

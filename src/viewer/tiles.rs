@@ -1,0 +1,266 @@
+//! TilesPlugin: runs the core's selection every frame from the camera, fetches off the main
+//! thread, turns content into meshes in background tasks, shows the selection only once all of
+//! it is on the GPU (so no hole ever shows), and despawns evicted tiles so their memory is freed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use bevy::prelude::*;
+use bevy::tasks::{AsyncComputeTaskPool, Task, futures_lite::future};
+use bevy::window::PrimaryWindow;
+
+use super::camera::GeoCamera;
+use super::fetch::Fetcher;
+use super::mesh::{PartData, parts, to_assets};
+use super::origin::GeoTransform;
+use crate::tiles::{TileError, TileKey, Tileset, TilesetOptions, TilesetStats};
+
+/// What to stream and how hard.
+#[derive(Resource, Debug, Clone)]
+pub struct TilesSettings {
+    pub urls: Vec<String>,
+    pub max_sse: f64,
+    pub cache_bytes: usize,
+    pub max_requests: usize,
+}
+
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TilesSystems {
+    Receive,
+    Select,
+    Build,
+    Show,
+}
+
+/// Geometry kept on the CPU for picking.
+pub struct PickGeometry {
+    pub positions: Vec<[f32; 3]>,
+    pub indices: Option<Vec<u32>>,
+    pub feature_ids: Option<Vec<u32>>,
+}
+
+/// A drawn part of a tile.
+#[derive(Component)]
+pub struct TilePart {
+    pub tileset: usize,
+    pub key: TileKey,
+    pub pick: Option<Arc<PickGeometry>>,
+}
+
+enum Built {
+    Building(Task<Result<Vec<PartData>, String>>),
+    Ready(Vec<Entity>),
+}
+
+/// One streaming tileset with its entities.
+pub struct LoadedTileset {
+    pub url: String,
+    pub tileset: Tileset,
+    built: HashMap<TileKey, Built>,
+    /// The selection the GPU shows (all of it built).
+    pub shown: HashSet<TileKey>,
+    wanted: Vec<TileKey>,
+    waited_frames: u32,
+    pub visible: bool,
+    pub stats: TilesetStats,
+    pub errors: Vec<TileError>,
+    /// Frames since anything was requested, loading or being built.
+    pub idle_frames: u32,
+}
+
+#[derive(Resource, Default)]
+pub struct Tilesets(pub Vec<LoadedTileset>);
+
+impl Tilesets {
+    /// True when every tileset has settled: nothing requested, loading or building.
+    pub fn settled(&self, frames: u32) -> bool {
+        !self.0.is_empty() && self.0.iter().all(|t| t.idle_frames >= frames)
+    }
+}
+
+pub struct TilesPlugin;
+
+impl Plugin for TilesPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Tilesets>()
+            .configure_sets(
+                Update,
+                (TilesSystems::Receive, TilesSystems::Select, TilesSystems::Build, TilesSystems::Show).chain(),
+            )
+            .add_systems(Startup, open_tilesets)
+            .add_systems(Update, receive.in_set(TilesSystems::Receive))
+            .add_systems(Update, select.in_set(TilesSystems::Select))
+            .add_systems(Update, build.in_set(TilesSystems::Build))
+            .add_systems(Update, show.in_set(TilesSystems::Show));
+    }
+}
+
+fn open_tilesets(settings: Res<TilesSettings>, mut sets: ResMut<Tilesets>) {
+    let options = TilesetOptions {
+        maximum_screen_space_error: settings.max_sse,
+        maximum_cached_bytes: settings.cache_bytes,
+        maximum_simultaneous_requests: settings.max_requests,
+        ..Default::default()
+    };
+    sets.0 = settings
+        .urls
+        .iter()
+        .map(|url| LoadedTileset {
+            url: url.clone(),
+            tileset: Tileset::new(url.clone(), options.clone()),
+            built: HashMap::new(),
+            shown: HashSet::new(),
+            wanted: Vec::new(),
+            waited_frames: 0,
+            visible: true,
+            stats: TilesetStats::default(),
+            errors: Vec::new(),
+            idle_frames: 0,
+        })
+        .collect();
+}
+
+fn receive(mut fetcher: ResMut<Fetcher>, mut sets: ResMut<Tilesets>) {
+    for done in fetcher.drain() {
+        if let Some(t) = sets.0.get_mut(done.tileset) {
+            t.tileset.on_loaded(done.id, done.result);
+        }
+    }
+}
+
+fn select(
+    cam: Res<GeoCamera>,
+    windows: Query<&Window, With<PrimaryWindow>>,
+    mut fetcher: ResMut<Fetcher>,
+    mut sets: ResMut<Tilesets>,
+    mut commands: Commands,
+) {
+    let viewport = windows
+        .single()
+        .map_or([1280.0, 720.0], |w| [w.physical_width().max(1) as f64, w.physical_height().max(1) as f64]);
+    let view = cam.view_state(viewport);
+    for (i, t) in sets.0.iter_mut().enumerate() {
+        let result = t.tileset.update(&[view]);
+        for r in result.requests {
+            fetcher.start(i, r.id, r.url);
+        }
+        for id in result.cancelled {
+            fetcher.cancel(i, id);
+        }
+        for key in &result.unloaded {
+            if let Some(Built::Ready(entities)) = t.built.remove(key) {
+                for e in entities {
+                    commands.entity(e).despawn();
+                }
+            }
+            t.shown.remove(key);
+        }
+        for e in &result.errors {
+            error!("tile {}: {}", e.url, e.message);
+        }
+        t.errors.extend(result.errors);
+        let busy = result.stats.requests_in_flight + result.stats.requests_started + result.stats.requests_queued > 0;
+        t.idle_frames = if busy { 0 } else { t.idle_frames + 1 };
+        t.stats = result.stats;
+        // Start building what is newly selected.
+        for key in &result.to_render {
+            if t.built.contains_key(key) {
+                continue;
+            }
+            let Some(info) = t.tileset.tile(*key) else { continue };
+            let (up, ecef) = (info.up_axis, info.ecef_from_tile);
+            let contents: Vec<_> = t.tileset.contents(*key).cloned().collect();
+            let task = AsyncComputeTaskPool::get().spawn(async move {
+                let mut out = Vec::new();
+                for c in &contents {
+                    out.extend(parts(c, up, &ecef)?);
+                }
+                Ok(out)
+            });
+            t.built.insert(*key, Built::Building(task));
+        }
+        t.wanted = result.to_render;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    mut sets: ResMut<Tilesets>,
+    mut commands: Commands,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut images: ResMut<Assets<Image>>,
+) {
+    for (i, t) in sets.0.iter_mut().enumerate() {
+        let keys: Vec<TileKey> =
+            t.built.iter().filter(|(_, b)| matches!(b, Built::Building(_))).map(|(k, _)| *k).collect();
+        for key in keys {
+            let Some(Built::Building(task)) = t.built.get_mut(&key) else { continue };
+            let Some(result) = future::block_on(future::poll_once(task)) else { continue };
+            let Some(info) = t.tileset.tile(key) else {
+                t.built.remove(&key);
+                continue;
+            };
+            let ecef_from_tile = info.ecef_from_tile;
+            let mut entities = Vec::new();
+            match result {
+                Ok(parts) => {
+                    for part in &parts {
+                        let (mesh, material) = to_assets(part, &mut meshes, &mut materials, &mut images);
+                        let pick = (!part.points).then(|| {
+                            Arc::new(PickGeometry {
+                                positions: part.positions.clone(),
+                                indices: part.indices.clone(),
+                                feature_ids: part.feature_ids.clone(),
+                            })
+                        });
+                        for placement in &part.tile_from_part {
+                            let e = commands
+                                .spawn((
+                                    Mesh3d(mesh.clone()),
+                                    MeshMaterial3d(material.clone()),
+                                    GeoTransform(ecef_from_tile * *placement),
+                                    Transform::default(),
+                                    Visibility::Hidden,
+                                    TilePart { tileset: i, key, pick: pick.clone() },
+                                ))
+                                .id();
+                            entities.push(e);
+                        }
+                    }
+                }
+                Err(message) => {
+                    let url = info.content_urls.first().map_or(t.url.clone(), |u| u.to_string());
+                    error!("tile {url}: {message}");
+                    t.errors.push(TileError { url, message });
+                }
+            }
+            t.built.insert(key, Built::Ready(entities));
+        }
+        if t.built.values().any(|b| matches!(b, Built::Building(_))) {
+            t.idle_frames = 0;
+        }
+    }
+}
+
+/// Frames to wait for a new selection to be built before showing it anyway.
+const MAX_WAIT_FRAMES: u32 = 60;
+
+fn show(mut sets: ResMut<Tilesets>, mut q: Query<(&TilePart, &mut Visibility)>) {
+    for t in sets.0.iter_mut() {
+        let ready = t.wanted.iter().all(|k| matches!(t.built.get(k), Some(Built::Ready(_))));
+        if ready || t.waited_frames >= MAX_WAIT_FRAMES {
+            t.shown = t.wanted.iter().copied().filter(|k| matches!(t.built.get(k), Some(Built::Ready(_)))).collect();
+            t.waited_frames = 0;
+        } else {
+            t.waited_frames += 1;
+        }
+    }
+    for (part, mut vis) in &mut q {
+        let t = &sets.0[part.tileset];
+        let want = if t.visible && t.shown.contains(&part.key) { Visibility::Visible } else { Visibility::Hidden };
+        if *vis != want {
+            *vis = want;
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Render tests: the real viewer binary in a real window under Xvfb, rendering on the CPU with
+//! Mesa lavapipe, compared with the project's own golden images within a tolerance.
+//! `CITYTWIN_BLESS=1` rewrites the goldens (look at them before committing).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const LAVAPIPE: &str = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
+
+fn have_renderer() -> bool {
+    let ok = Path::new(LAVAPIPE).exists() && Command::new("xvfb-run").arg("--help").output().is_ok();
+    if !ok {
+        let msg =
+            "xvfb-run or Mesa lavapipe MISSING (apt-get install xvfb mesa-vulkan-drivers): render tests did NOT run";
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
+        eprintln!("\n!!!!! {msg} !!!!!\n");
+    }
+    ok
+}
+
+fn golden(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.png"))
+}
+
+/// Renders with the viewer and returns the screenshot.
+fn render(name: &str, args: &[&str]) -> image::RgbImage {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join(format!("{name}.png"));
+    let cache = std::env::var_os("CITYTWIN_TEST_CACHE").map(PathBuf::from).unwrap_or_else(|| dir.path().join("cache"));
+    let status = Command::new("timeout")
+        .args(["600", "xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
+        .arg(env!("CARGO_BIN_EXE_citytwin"))
+        .args(["--size", "320x240", "--no-hud", "--exit-after-frames", "4000", "--screenshot"])
+        .arg(&out)
+        .args(args)
+        .env("VK_ICD_FILENAMES", LAVAPIPE)
+        .env("CITYTWIN_CACHE", &cache)
+        .env("RUST_LOG", "warn")
+        .status()
+        .expect("runs");
+    assert!(status.success(), "{name}: the viewer failed ({status})");
+    let img = image::open(&out).unwrap_or_else(|e| panic!("{name}: no screenshot: {e}")).to_rgb8();
+    if std::env::var("CITYTWIN_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::create_dir_all(golden(name).parent().unwrap()).unwrap();
+        img.save(golden(name)).unwrap();
+    }
+    img
+}
+
+/// Mean absolute difference per channel (0–255) and the share of pixels off by more than 48.
+fn difference(a: &image::RgbImage, b: &image::RgbImage) -> (f64, f64) {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let (mut sum, mut off) = (0u64, 0usize);
+    for (p, q) in a.pixels().zip(b.pixels()) {
+        let d: Vec<u64> = (0..3).map(|k| (p[k] as i64 - q[k] as i64).unsigned_abs()).collect();
+        sum += d.iter().sum::<u64>();
+        off += d.iter().any(|x| *x > 48) as usize;
+    }
+    let n = (a.width() * a.height()) as f64;
+    (sum as f64 / n / 3.0, off as f64 / n)
+}
+
+fn check(name: &str, args: &[&str]) {
+    let img = render(name, args);
+    // Not blank: a real scene differs from the sky colour in many pixels.
+    let sky = image::Rgb([158u8, 189, 219]);
+    let scene = img.pixels().filter(|p| (0..3).any(|k| (p[k] as i32 - sky[k] as i32).abs() > 24)).count();
+    assert!(
+        scene as f64 > 0.005 * (img.width() * img.height()) as f64,
+        "{name}: the image is (almost) only sky: {scene} pixels"
+    );
+    let want = image::open(golden(name))
+        .unwrap_or_else(|e| panic!("{name}: golden missing ({e}); run with CITYTWIN_BLESS=1"))
+        .to_rgb8();
+    let (mean, off) = difference(&img, &want);
+    assert!(
+        mean < 6.0 && off < 0.04,
+        "{name}: differs from its golden: mean {mean:.2}, {:.1}% pixels off",
+        off * 100.0
+    );
+}
+
+fn sample(rel: &str) -> Option<String> {
+    common::data_dir().map(|d| d.join("3dtiles").join(rel).to_string_lossy().into_owned())
+}
+
+#[test]
+fn renders_the_demo_city() {
+    if have_renderer() {
+        check("demo_city", &[]);
+    }
+}
+
+#[test]
+fn renders_a_b3dm_sample() {
+    let Some(t) = sample("3d-tiles-samples/1.0/TilesetWithDiscreteLOD/tileset.without_dragon_high.json") else {
+        return;
+    };
+    if have_renderer() {
+        check("b3dm_dragon", &["--tileset", &t]);
+    }
+}
+
+#[test]
+fn renders_a_pnts_sample() {
+    let Some(t) = sample("cesiumjs-1.53-sampledata/PointCloud/PointCloudRGB/tileset.json") else { return };
+    if have_renderer() {
+        check("pnts_rgb", &["--tileset", &t]);
+    }
+}
+
+#[test]
+fn renders_an_i3dm_sample() {
+    let Some(t) = sample("cesiumjs-1.53-sampledata/Instanced/InstancedOrientation/tileset.json") else { return };
+    if have_renderer() {
+        check("i3dm_orientation", &["--tileset", &t]);
+    }
+}
