@@ -120,7 +120,7 @@ fn rss_kb() -> u64 {
 fn bench_flight(
     mut bench: ResMut<Bench>,
     mut cam: ResMut<GeoCamera>,
-    time: Res<Time>,
+    time: Res<Time<Real>>,
     sets: Res<Tilesets>,
     fetcher: Res<Fetcher>,
     mut exit: MessageWriter<AppExit>,

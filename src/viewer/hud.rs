@@ -30,7 +30,8 @@ pub struct FrameTimes {
     smoothed_ms: f32,
 }
 
-pub fn frame_times(time: Res<Time>, mut f: ResMut<FrameTimes>) {
+/// Real frame times (the virtual clock caps its delta at 250 ms).
+pub fn frame_times(time: Res<Time<Real>>, mut f: ResMut<FrameTimes>) {
     let ms = time.delta_secs() * 1000.0;
     f.smoothed_ms = if f.smoothed_ms == 0.0 { ms } else { f.smoothed_ms * 0.9 + ms * 0.1 };
 }

@@ -176,7 +176,18 @@ pub fn gltf_parts(bytes: &[u8], is_json: bool) -> Result<Vec<PartData>, String> 
                 let positions: Vec<[f32; 3]> = positions.collect();
                 let material = prim.material();
                 let pbr = material.pbr_metallic_roughness();
-                let texture = pbr.base_color_texture().and_then(|t| image_bytes(&buffers, t.texture().source()));
+                let base_tex = pbr.base_color_texture();
+                let texture = base_tex.as_ref().and_then(|t| image_bytes(&buffers, t.texture().source()));
+                let uv_set = base_tex
+                    .as_ref()
+                    .map_or(0, |t| t.texture_transform().and_then(|x| x.tex_coord()).unwrap_or(t.tex_coord()));
+                let uvs = reader.read_tex_coords(uv_set).map(|t| {
+                    let uvs: Vec<[f32; 2]> = t.into_f32().collect();
+                    match base_tex.as_ref().and_then(|t| t.texture_transform()) {
+                        Some(x) => transform_uvs(&uvs, x.offset(), x.rotation(), x.scale()),
+                        None => uvs,
+                    }
+                });
                 let ids =
                     feature_ids.iter().find(|(m, p, _)| *m == mesh.index() && *p == prim.index()).map(|f| f.2.clone());
                 out.push(PartData {
@@ -184,7 +195,7 @@ pub fn gltf_parts(bytes: &[u8], is_json: bool) -> Result<Vec<PartData>, String> 
                     points,
                     normals: reader.read_normals().map(|n| n.collect()),
                     colors: reader.read_colors(0).map(|c| c.into_rgba_f32().collect()),
-                    uvs: reader.read_tex_coords(0).map(|t| t.into_f32().collect()),
+                    uvs,
                     indices: reader.read_indices().map(|i| i.into_u32().collect()),
                     base_color: pbr.base_color_factor(),
                     unlit: material.unlit(),
@@ -199,6 +210,17 @@ pub fn gltf_parts(bytes: &[u8], is_json: bool) -> Result<Vec<PartData>, String> 
         stack.extend(node.children().map(|c| (c, world)));
     }
     Ok(out)
+}
+
+/// `KHR_texture_transform`: uv' = T · R · S · uv, with R turning by `rotation` as the spec writes it.
+pub fn transform_uvs(uvs: &[[f32; 2]], offset: [f32; 2], rotation: f32, scale: [f32; 2]) -> Vec<[f32; 2]> {
+    let (s, c) = rotation.sin_cos();
+    uvs.iter()
+        .map(|[u, v]| {
+            let (su, sv) = (u * scale[0], v * scale[1]);
+            [c * su + s * sv + offset[0], -s * su + c * sv + offset[1]]
+        })
+        .collect()
 }
 
 fn image_bytes(buffers: &[Option<Vec<u8>>], image: gltf::Image) -> Option<(Vec<u8>, String)> {
@@ -302,5 +324,13 @@ mod tests {
         let p = parts[0].tile_from_part[0].transform_point3(DVec3::ZERO);
         assert!((p - DVec3::new(100.0, 0.0, 5.0)).length() < 1e-9, "{p}");
         assert_eq!(parts[0].positions.len(), 3);
+    }
+
+    #[test]
+    fn texture_transforms_follow_the_extension_spec() {
+        // Scale, then a quarter turn, then offset: (1, 0) → (2, 0) → (0, −2) → (0.5, −1.5).
+        let out = transform_uvs(&[[1.0, 0.0]], [0.5, 0.5], std::f32::consts::FRAC_PI_2, [2.0, 3.0]);
+        assert!((out[0][0] - 0.5).abs() < 1e-6 && (out[0][1] + 1.5).abs() < 1e-6, "{out:?}");
+        assert_eq!(transform_uvs(&[[0.25, 0.75]], [0.0, 0.0], 0.0, [1.0, 1.0]), vec![[0.25, 0.75]]);
     }
 }

@@ -3,7 +3,7 @@
 //! (EXT_structural_metadata or the batch table), and highlights the feature.
 
 use bevy::asset::RenderAssetUsages;
-use bevy::mesh::{Indices, PrimitiveTopology};
+use bevy::mesh::PrimitiveTopology;
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 
@@ -72,6 +72,11 @@ pub fn nearest_hit(g: &PickGeometry, o: Vec3, d: Vec3) -> Option<(f32, u32)> {
 fn properties(contents: &[std::sync::Arc<TileContent>], id: u32) -> Vec<(String, String)> {
     let show = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
+        // Float32 properties: at most two decimals, without trailing zeros.
+        serde_json::Value::Number(n) if n.is_f64() => {
+            let t = format!("{:.2}", n.as_f64().unwrap_or(0.0));
+            t.trim_end_matches('0').trim_end_matches('.').to_owned()
+        }
         other => other.to_string(),
     };
     for c in contents {
@@ -144,6 +149,7 @@ pub fn pick(
         commands.entity(e).despawn();
     }
     let Some((_, part, geo, vertex)) = best else {
+        info!("nothing pickable under the cursor");
         picked.feature = None;
         return;
     };
@@ -152,20 +158,11 @@ pub fn pick(
     let id = ids[vertex as usize];
     let t = &sets.0[part.tileset];
     let contents: Vec<_> = t.tileset.contents(part.key).cloned().collect();
-    picked.feature = Some(Feature { id, properties: properties(&contents, id) });
+    let feature = Feature { id, properties: properties(&contents, id) };
+    info!("picked feature {id} of {}: {:?}", t.url, feature.properties.iter().find(|(k, _)| k == "id" || k == "name"));
+    picked.feature = Some(feature);
     // Highlight: the feature's triangles again, in an unlit colour drawn over the original.
-    let tri_count = g.indices.as_ref().map_or(g.positions.len(), Vec::len) / 3;
-    let idx = |i: usize| g.indices.as_ref().map_or(i as u32, |ix| ix[i]) as usize;
-    let positions: Vec<[f32; 3]> = (0..tri_count)
-        .filter(|tri| ids[idx(3 * tri)] == id)
-        .flat_map(|tri| (0..3).map(move |k| 3 * tri + k))
-        .map(|i| g.positions[idx(i)])
-        .collect();
-    let mut mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD);
-    let n = positions.len() as u32;
-    mesh.insert_attribute(Mesh::ATTRIBUTE_POSITION, positions);
-    mesh.insert_indices(Indices::U32((0..n).collect()));
-    mesh.compute_flat_normals();
+    let mesh = highlight_mesh(g, id);
     let material = StandardMaterial {
         base_color: Color::srgba(1.0, 0.8, 0.1, 0.85),
         unlit: true,
@@ -177,6 +174,22 @@ pub fn pick(
         .spawn((Mesh3d(meshes.add(mesh)), MeshMaterial3d(materials.add(material)), *geo, Transform::default()))
         .id();
     picked.highlight = Some(e);
+}
+
+/// The triangles of feature `id`, un-indexed, with flat normals.
+pub fn highlight_mesh(g: &PickGeometry, id: u32) -> Mesh {
+    let ids = g.feature_ids.as_deref().unwrap_or(&[]);
+    let tri_count = g.indices.as_ref().map_or(g.positions.len(), Vec::len) / 3;
+    let idx = |i: usize| g.indices.as_ref().map_or(i as u32, |ix| ix[i]) as usize;
+    let positions: Vec<[f32; 3]> = (0..tri_count)
+        .filter(|tri| ids.get(idx(3 * tri)) == Some(&id))
+        .flat_map(|tri| (0..3).map(move |k| 3 * tri + k))
+        .map(|i| g.positions[idx(i)])
+        .collect();
+    let mut mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD);
+    mesh.insert_attribute(Mesh::ATTRIBUTE_POSITION, positions);
+    mesh.compute_flat_normals();
+    mesh
 }
 
 #[cfg(test)]
@@ -200,6 +213,12 @@ mod tests {
         let (t, v) = nearest_hit(&g, Vec3::new(0.2, 0.2, 0.0), Vec3::Z).unwrap();
         assert!((t - 2.0).abs() < 1e-6 && v == 3, "the nearer triangle (feature 9)");
         assert!(nearest_hit(&g, Vec3::new(2.0, 2.0, 0.0), Vec3::Z).is_none());
+        // The highlight of an indexed part holds just the picked feature's triangles.
+        let indexed = PickGeometry { indices: Some(vec![0, 1, 2, 3, 4, 5, 3, 5, 4]), ..g };
+        let m = highlight_mesh(&indexed, 9);
+        assert_eq!(m.count_vertices(), 6, "two triangles of feature 9");
+        assert!(m.attribute(Mesh::ATTRIBUTE_NORMAL).is_some());
+        assert_eq!(highlight_mesh(&indexed, 4).count_vertices(), 0);
         assert!(
             ray_triangle(
                 Vec3::ZERO,
