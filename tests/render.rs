@@ -41,12 +41,7 @@ fn render(name: &str, args: &[&str]) -> image::RgbImage {
         .status()
         .expect("runs");
     assert!(status.success(), "{name}: the viewer failed ({status})");
-    let img = image::open(&out).unwrap_or_else(|e| panic!("{name}: no screenshot: {e}")).to_rgb8();
-    if std::env::var("CITYTWIN_BLESS").is_ok_and(|v| v == "1") {
-        std::fs::create_dir_all(golden(name).parent().unwrap()).unwrap();
-        img.save(golden(name)).unwrap();
-    }
-    img
+    image::open(&out).unwrap_or_else(|e| panic!("{name}: no screenshot: {e}")).to_rgb8()
 }
 
 /// Mean absolute difference per channel (0–255) and the share of pixels off by more than 48.
@@ -63,7 +58,17 @@ fn difference(a: &image::RgbImage, b: &image::RgbImage) -> (f64, f64) {
 }
 
 fn check(name: &str, args: &[&str]) {
+    check_against(name, name, args);
+}
+
+/// Renders as `name` and compares with the golden `golden_name`.
+fn check_against(name: &str, golden_name: &str, args: &[&str]) {
     let img = render(name, args);
+    if std::env::var("CITYTWIN_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::create_dir_all(golden(golden_name).parent().unwrap()).unwrap();
+        img.save(golden(golden_name)).unwrap();
+    }
+
     // Not blank: a real scene differs from the sky colour in many pixels.
     let sky = image::Rgb([158u8, 189, 219]);
     let scene = img.pixels().filter(|p| (0..3).any(|k| (p[k] as i32 - sky[k] as i32).abs() > 24)).count();
@@ -71,8 +76,8 @@ fn check(name: &str, args: &[&str]) {
         scene as f64 > 0.005 * (img.width() * img.height()) as f64,
         "{name}: the image is (almost) only sky: {scene} pixels"
     );
-    let want = image::open(golden(name))
-        .unwrap_or_else(|e| panic!("{name}: golden missing ({e}); run with CITYTWIN_BLESS=1"))
+    let want = image::open(golden(golden_name))
+        .unwrap_or_else(|e| panic!("{name}: golden {golden_name} missing ({e}); run with CITYTWIN_BLESS=1"))
         .to_rgb8();
     let (mean, off) = difference(&img, &want);
     assert!(
@@ -117,4 +122,31 @@ fn renders_an_i3dm_sample() {
     if have_renderer() {
         check("i3dm_orientation", &["--tileset", &t]);
     }
+}
+
+#[test]
+fn streams_a_servers_catalog_over_http() {
+    // The same dragon, served by the data server and found through its catalog (`--server`),
+    // must look exactly like the dragon read from disk.
+    let Some(data) = common::data_dir() else { return };
+    if !have_renderer() {
+        return;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let mut config = citytwin_server::Config {
+        listen: ([127, 0, 0, 1], 0).into(),
+        data_dir: state.path().into(),
+        ..Default::default()
+    };
+    config.sensors.count = 10;
+    config.cameras.count = 0;
+    config.tilesets.push(citytwin_server::config::TilesetConfig {
+        id: "dragon".into(),
+        name: "Dragon".into(),
+        dir: data.join("3dtiles/3d-tiles-samples/1.0/TilesetWithDiscreteLOD"),
+        entry: "tileset.without_dragon_high.json".into(),
+    });
+    let server = citytwin_server::ServerHandle::start(config).unwrap();
+    check_against("server_dragon", "b3dm_dragon", &["--server", &server.url()]);
+    server.stop().unwrap();
 }
