@@ -253,15 +253,20 @@ fn framing_radius(radius_m: f64) -> f64 {
     if radius_m > 3_000.0 { (radius_m * 0.35).min(7_000.0) } else { radius_m }
 }
 
+/// The view framing the first tileset whose root is known.
+fn home_view(sets: &Tilesets) -> Option<GeoCamera> {
+    let root = sets.0.iter().find_map(|t| t.tileset.root().and_then(|k| t.tileset.tile(k)))?;
+    Some(GeoCamera::looking_at(root.bounds.center(), framing_radius(root.bounds.radius())))
+}
+
 /// Frames the first tileset once its root is known (unless `--camera` was given).
 fn frame_first_tileset(mut pending: ResMut<FrameFirstTileset>, sets: Res<Tilesets>, mut cam: ResMut<GeoCamera>) {
-    if !pending.0 {
-        return;
+    if pending.0
+        && let Some(home) = home_view(&sets)
+    {
+        *cam = home;
+        pending.0 = false;
     }
-    let Some(root) = sets.0.iter().find_map(|t| t.tileset.root().and_then(|k| t.tileset.tile(k))) else { return };
-    let (center, radius) = (root.bounds.center(), root.bounds.radius());
-    *cam = GeoCamera::looking_at(center, framing_radius(radius));
-    pending.0 = false;
 }
 
 /// `F` flies smoothly back to the view of the first tileset.
@@ -269,8 +274,7 @@ fn fly_home(keys: Res<ButtonInput<KeyCode>>, sets: Res<Tilesets>, mut cam: ResMu
     if !keys.just_pressed(KeyCode::KeyF) {
         return;
     }
-    let Some(root) = sets.0.iter().find_map(|t| t.tileset.root().and_then(|k| t.tileset.tile(k))) else { return };
-    let home = GeoCamera::looking_at(root.bounds.center(), framing_radius(root.bounds.radius()));
+    let Some(home) = home_view(&sets) else { return };
     if let Some(c) = crate::geo::WGS84.cartographic_from_ecef(home.position_ecef) {
         let to = Bookmark {
             lon_deg: c.lon_rad.to_degrees(),
