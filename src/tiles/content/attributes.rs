@@ -6,8 +6,23 @@ use super::super::TilesError;
 use super::{ComponentType, FeatureTable};
 
 /// Positions from `POSITION` (f32) or `POSITION_QUANTIZED` (u16 within the quantized volume),
-/// relative to the returned offset (which is zero for f32 positions).
-pub(crate) fn positions(ft: &FeatureTable, count: usize, what: &'static str) -> Result<(Vec<Vec3>, DVec3), TilesError> {
+/// and the centre they are relative to: `RTC_CENTER` plus the quantized volume's offset (`None`
+/// when both are absent), so large offsets stay in f64.
+pub(crate) fn positions_and_center(
+    ft: &FeatureTable,
+    count: usize,
+    what: &'static str,
+) -> Result<(Vec<Vec3>, Option<DVec3>), TilesError> {
+    let (positions, quantized_offset) = positions(ft, count, what)?;
+    let rtc = ft.global_vec("RTC_CENTER", 3).map(|v| DVec3::new(v[0], v[1], v[2]));
+    let center = match (rtc, quantized_offset) {
+        (None, DVec3::ZERO) => None,
+        (rtc, off) => Some(rtc.unwrap_or(DVec3::ZERO) + off),
+    };
+    Ok((positions, center))
+}
+
+fn positions(ft: &FeatureTable, count: usize, what: &'static str) -> Result<(Vec<Vec3>, DVec3), TilesError> {
     if let Some(p) = ft.property("POSITION", count, 3, &[ComponentType::F32])? {
         return Ok((to_vec3(&p), DVec3::ZERO));
     }

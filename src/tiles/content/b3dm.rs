@@ -3,7 +3,7 @@
 use glam::DVec3;
 
 use super::super::{TilesError, Warnings};
-use super::tables::{check_header, parse_batch_table, read_u32, split_tables};
+use super::tables::{check_header, parse_batch_table, read_lengths, split_tables};
 use super::{Model, parse_glb};
 
 const WHAT: &str = "b3dm";
@@ -13,10 +13,7 @@ const LEGACY_THRESHOLD: u32 = 570_425_344;
 pub(super) fn decode(bytes: &[u8]) -> Result<(Model, Warnings), TilesError> {
     let mut w = Warnings::default();
     let bytes = check_header(bytes, b"b3dm", 28, WHAT, &mut w)?;
-    let mut l = [0u32; 4];
-    for (i, v) in l.iter_mut().enumerate() {
-        *v = read_u32(bytes, 12 + 4 * i, WHAT)?;
-    }
+    let l = read_lengths(bytes, WHAT)?;
     let (header_len, lengths, legacy_batch_length) = if l[2] >= LEGACY_THRESHOLD {
         w.push(WHAT, "legacy header [batchLength, batchTableByteLength]");
         (20, [0, 0, l[1], 0], Some(l[0]))

@@ -59,11 +59,11 @@ impl ComponentType {
 
 /// Parses a table's JSON header: padding (spaces or NULs) allowed, empty means `{}`.
 pub(crate) fn parse_table_json(json: &[u8], what: &'static str) -> Result<Map<String, Value>, TilesError> {
-    let end = json.iter().rposition(|b| !matches!(b, b' ' | 0 | b'\n' | b'\r' | b'\t')).map_or(0, |i| i + 1);
-    if end == 0 {
+    let json = super::trim_padding(json);
+    if json.is_empty() {
         return Ok(Map::new());
     }
-    match serde_json::from_slice::<Value>(&json[..end]).map_err(|e| TilesError::json(what, e))? {
+    match serde_json::from_slice::<Value>(json).map_err(|e| TilesError::json(what, e))? {
         Value::Object(map) => Ok(map),
         _ => Err(TilesError::invalid(what, "table JSON is not an object")),
     }

@@ -63,7 +63,8 @@ fn components(ty: &str) -> Option<usize> {
 impl<'a> GltfView<'a> {
     pub fn parse(glb: &'a [u8]) -> Result<Self, TilesError> {
         let (layout, _) = parse_glb(glb)?;
-        let json = serde_json::from_slice(glb[layout.json].trim_ascii_end()).map_err(|e| TilesError::json(WHAT, e))?;
+        let json =
+            serde_json::from_slice(super::trim_padding(&glb[layout.json])).map_err(|e| TilesError::json(WHAT, e))?;
         let bin = layout.bin.map_or(&[][..], |r| &glb[r]);
         Ok(Self { json, bin })
     }

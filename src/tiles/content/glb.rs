@@ -4,6 +4,7 @@ use std::ops::Range;
 
 use super::super::{TilesError, Warnings};
 use super::tables::read_u32;
+use super::trim_padding;
 
 const CHUNK_JSON: u32 = 0x4E4F_534A;
 const CHUNK_BIN: u32 = 0x004E_4942;
@@ -102,11 +103,6 @@ pub fn parse_glb(bytes: &[u8]) -> Result<(Glb, Warnings), TilesError> {
         w.push(WHAT, format!("{} bytes after the glb ignored", bytes.len() - length));
     }
     Ok((Glb { length, json, bin }, w))
-}
-
-fn trim_padding(json: &[u8]) -> &[u8] {
-    let end = json.iter().rposition(|b| !matches!(b, b' ' | 0)).map_or(0, |i| i + 1);
-    &json[..end]
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 use glam::{DVec3, Vec3};
 
 use super::super::{TilesError, Warnings};
-use super::attributes::{batch_ids, oct_array, positions, to_vec3};
-use super::tables::{check_header, parse_batch_table, read_u32, split_tables};
+use super::attributes::{batch_ids, oct_array, positions_and_center, to_vec3};
+use super::tables::{check_header, parse_batch_table, read_lengths, read_u32, split_tables};
 use super::{BatchTable, ComponentType, FeatureTable, parse_glb};
 
 const WHAT: &str = "i3dm";
@@ -54,22 +54,14 @@ impl Instances {
 pub(super) fn decode(bytes: &[u8]) -> Result<(Instances, Warnings), TilesError> {
     let mut w = Warnings::default();
     let bytes = check_header(bytes, b"i3dm", 32, WHAT, &mut w)?;
-    let mut l = [0u32; 4];
-    for (i, v) in l.iter_mut().enumerate() {
-        *v = read_u32(bytes, 12 + 4 * i, WHAT)?;
-    }
+    let l = read_lengths(bytes, WHAT)?;
     let gltf_format = read_u32(bytes, 28, WHAT)?;
     let tables = split_tables(bytes, 32, l, WHAT, &mut w)?;
     let ft = &tables.feature_table;
     let n = ft
         .global_u32("INSTANCES_LENGTH")
         .ok_or_else(|| TilesError::invalid(WHAT, "feature table lacks INSTANCES_LENGTH"))? as usize;
-    let (positions, quantized_offset) = positions(ft, n, WHAT)?;
-    let rtc = ft.global_vec("RTC_CENTER", 3).map(|v| DVec3::new(v[0], v[1], v[2]));
-    let rtc_center = match (rtc, quantized_offset) {
-        (None, DVec3::ZERO) => None,
-        (rtc, off) => Some(rtc.unwrap_or(DVec3::ZERO) + off),
-    };
+    let (positions, rtc_center) = positions_and_center(ft, n, WHAT)?;
     let normal = |name: &str, oct: &str| -> Result<Option<Vec<Vec3>>, TilesError> {
         if let Some(v) = ft.property(name, n, 3, &[ComponentType::F32])? {
             return Ok(Some(to_vec3(&v)));

@@ -23,6 +23,12 @@ use glam::DVec3;
 
 use super::{TilesError, Warnings, gzip};
 
+/// JSON padded to alignment (spaces, NULs or other whitespace at the end), without the padding.
+pub(crate) fn trim_padding(json: &[u8]) -> &[u8] {
+    let end = json.iter().rposition(|b| !matches!(b, b' ' | 0 | b'\n' | b'\r' | b'\t')).map_or(0, |i| i + 1);
+    &json[..end]
+}
+
 /// What a byte buffer holds, by magic (or JSON shape).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ContentFormat {

@@ -3,8 +3,8 @@
 use glam::{DVec3, Vec3};
 
 use super::super::{TilesError, Warnings};
-use super::attributes::{batch_ids, oct_array, positions, to_vec3};
-use super::tables::{check_header, parse_batch_table, read_u32, split_tables};
+use super::attributes::{batch_ids, oct_array, positions_and_center, to_vec3};
+use super::tables::{check_header, parse_batch_table, read_lengths, split_tables};
 use super::{BatchTable, ComponentType, FeatureTable};
 
 const WHAT: &str = "pnts";
@@ -37,10 +37,7 @@ impl Points {
 pub(super) fn decode(bytes: &[u8]) -> Result<(Points, Warnings), TilesError> {
     let mut w = Warnings::default();
     let bytes = check_header(bytes, b"pnts", 28, WHAT, &mut w)?;
-    let mut l = [0u32; 4];
-    for (i, v) in l.iter_mut().enumerate() {
-        *v = read_u32(bytes, 12 + 4 * i, WHAT)?;
-    }
+    let l = read_lengths(bytes, WHAT)?;
     let tables = split_tables(bytes, 28, l, WHAT, &mut w)?;
     let ft = &tables.feature_table;
     let draco = ft.json.get("extensions").and_then(|e| e.get("3DTILES_draco_point_compression")).is_some();
@@ -50,12 +47,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<(Points, Warnings), TilesError> {
     let n = ft
         .global_u32("POINTS_LENGTH")
         .ok_or_else(|| TilesError::invalid(WHAT, "feature table lacks POINTS_LENGTH"))? as usize;
-    let (positions, quantized_offset) = positions(ft, n, WHAT)?;
-    let rtc = ft.global_vec("RTC_CENTER", 3).map(|v| DVec3::new(v[0], v[1], v[2]));
-    let rtc_center = match (rtc, quantized_offset) {
-        (None, DVec3::ZERO) => None,
-        (rtc, off) => Some(rtc.unwrap_or(DVec3::ZERO) + off),
-    };
+    let (positions, rtc_center) = positions_and_center(ft, n, WHAT)?;
     let colors_rgba = colors(ft, n, &mut w);
     let constant_rgba = ft.global_vec("CONSTANT_RGBA", 4).map(|c| [c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8]);
     let normals = normals(ft, n, &mut w);

@@ -12,6 +12,15 @@ pub(crate) fn read_u32(bytes: &[u8], offset: usize, what: &'static str) -> Resul
     })
 }
 
+/// The four table lengths after the 12-byte header: feature JSON/binary, batch JSON/binary.
+pub(crate) fn read_lengths(bytes: &[u8], what: &'static str) -> Result<[u32; 4], TilesError> {
+    let mut l = [0u32; 4];
+    for (i, v) in l.iter_mut().enumerate() {
+        *v = read_u32(bytes, 12 + 4 * i, what)?;
+    }
+    Ok(l)
+}
+
 /// Checks magic, version 1 and byteLength; returns the usable bytes (trailing bytes ignored with a warning).
 pub(crate) fn check_header<'a>(
     bytes: &'a [u8],

@@ -144,7 +144,8 @@ pub fn parse_subtree(
     } else {
         (&bytes[..], &[])
     };
-    let parsed: SubtreeJson = serde_json::from_slice(trim(json)).map_err(|e| TilesError::json(WHAT, e))?;
+    let parsed: SubtreeJson =
+        serde_json::from_slice(crate::tiles::content::trim_padding(json)).map_err(|e| TilesError::json(WHAT, e))?;
     let mut buffers: Vec<Vec<u8>> = Vec::new();
     for (i, b) in parsed.buffers.iter().enumerate() {
         let data = match &b.uri {
@@ -203,11 +204,6 @@ pub fn parse_subtree(
         w.push(WHAT, "the subtree's root tile is unavailable");
     }
     Ok((Subtree { scheme, subtree_levels, tile_availability, content_availability, child_subtree_availability }, w))
-}
-
-fn trim(json: &[u8]) -> &[u8] {
-    let end = json.iter().rposition(|b| !matches!(b, b' ' | 0)).map_or(0, |i| i + 1);
-    &json[..end]
 }
 
 #[cfg(test)]

@@ -96,7 +96,7 @@ impl Tileset {
         let mut freed = 0;
         while let Some(k) = stack.pop() {
             let n = &self.nodes[k];
-            freed += n.loaded_bytes() + subtree_bytes(n);
+            freed += n.loaded_bytes() + n.subtree_bytes();
             stack.extend_from_slice(&n.children);
         }
         if self.nodes[key].children_kind == Children::Dynamic {
@@ -110,7 +110,7 @@ impl Tileset {
             }
         }
         node.children_kind = if node.implicit.is_some() { Children::Unexpanded } else { Children::Static };
-        freed += subtree_bytes(node);
+        freed += node.subtree_bytes();
         if let Some(s) = node.implicit.as_mut().and_then(|i| i.subtree.as_mut())
             && matches!(s, Load::Loaded(_))
         {
@@ -128,11 +128,4 @@ enum Evict {
 
 fn subtree_loaded(n: &super::node::Node) -> bool {
     matches!(n.implicit.as_ref().and_then(|i| i.subtree.as_ref()), Some(Load::Loaded(_)))
-}
-
-fn subtree_bytes(n: &super::node::Node) -> usize {
-    match n.implicit.as_ref().and_then(|i| i.subtree.as_ref()) {
-        Some(Load::Loaded(s)) => s.byte_size(),
-        _ => 0,
-    }
 }

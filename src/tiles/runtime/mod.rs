@@ -345,16 +345,7 @@ impl Tileset {
     /// Recomputes the payload bytes from scratch (for tests of the running count).
     #[cfg(test)]
     pub(crate) fn recount_payload(&self) -> usize {
-        self.nodes
-            .values()
-            .map(|n| {
-                let subtree = match n.implicit.as_ref().and_then(|i| i.subtree.as_ref()) {
-                    Some(Load::Loaded(s)) => s.byte_size(),
-                    _ => 0,
-                };
-                n.loaded_bytes() + subtree
-            })
-            .sum()
+        self.nodes.values().map(|n| n.loaded_bytes() + n.subtree_bytes()).sum()
     }
 
     #[cfg(test)]

@@ -176,6 +176,14 @@ impl Node {
         self.implicit.as_ref().is_none_or(|i| i.contents_known)
     }
 
+    /// Bytes of this node's loaded subtree (subtree roots of implicit tilesets).
+    pub fn subtree_bytes(&self) -> usize {
+        match self.implicit.as_ref().and_then(|i| i.subtree.as_ref()) {
+            Some(Load::Loaded(s)) => s.byte_size(),
+            _ => 0,
+        }
+    }
+
     /// Bytes of loaded content and external tilesets held by this node.
     pub fn loaded_bytes(&self) -> usize {
         self.contents
