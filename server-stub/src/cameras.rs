@@ -18,14 +18,13 @@ use crate::auth::{Caller, Role, require};
 use crate::error::{ApiError, ApiResult};
 use crate::sensors::filter::format_time;
 use crate::sensors::live::now_ms;
-use crate::sensors::sim::mix;
+use crate::sensors::sim::{mix, unit};
 
 const W: usize = 320;
 const H: usize = 180;
 
 /// Places `count` cameras on road edges (or around `center` without roads), looking along them.
 pub fn place(count: usize, seed: u64, roads: Option<&RoadGraph>, center_deg: [f64; 2], radius_m: f64) -> Vec<Camera> {
-    let unit = |h: u64| (h >> 11) as f64 / (1u64 << 53) as f64;
     (0..count)
         .map(|i| {
             let h = mix(seed ^ 0xCA11 ^ mix(i as u64));

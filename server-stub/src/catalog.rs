@@ -11,10 +11,6 @@ use crate::auth::{Caller, Role};
 pub fn catalog(state: &AppState, role: Role) -> Catalog {
     let c = &state.config;
     let file_name = |p: &std::path::Path| p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut counts = [0usize; 6];
-    for s in &state.sim.sensors {
-        counts[SensorKind::ALL.iter().position(|k| *k == s.kind).expect("listed")] += 1;
-    }
     Catalog {
         tilesets: c
             .tilesets
@@ -41,7 +37,7 @@ pub fn catalog(state: &AppState, role: Role) -> Catalog {
             .collect(),
         sensor_layers: SensorKind::ALL
             .iter()
-            .zip(counts)
+            .zip(state.sim.kind_counts)
             .filter(|(k, n)| *n > 0 && (role >= Role::Planner || !k.restricted()))
             .map(|(k, count)| SensorLayer {
                 id: k.layer().into(),

@@ -47,6 +47,8 @@ use store::Store;
 /// The simulated sensors, their index and their live readings.
 pub struct Sim {
     pub sensors: Vec<Sensor>,
+    /// How many sensors of each kind, in `SensorKind::ALL` order.
+    pub kind_counts: [usize; 6],
     pub grid: Grid,
     pub live: LiveState,
 }
@@ -89,6 +91,11 @@ impl AppState {
         };
         let sensors = sensors::sim::place(&config.sensors, roads.as_ref());
         let grid = Grid::new(&sensors);
+        let mut kind_counts = [0usize; 6];
+        for s in &sensors {
+            kind_counts
+                [citytwin_protocol::sensors::SensorKind::ALL.iter().position(|k| *k == s.kind).expect("listed")] += 1;
+        }
         let live = LiveState::new(&sensors, now_ms() / 1000);
         let cameras = cameras::place(
             config.cameras.count,
@@ -107,7 +114,7 @@ impl AppState {
         Ok(AppState(Arc::new(Inner {
             config,
             tokens,
-            sim: Sim { sensors, grid, live },
+            sim: Sim { sensors, kind_counts, grid, live },
             alarms,
             store: Arc::new(store),
             cameras,

@@ -30,7 +30,8 @@ pub fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn unit(h: u64) -> f64 {
+/// A hash mapped to [0, 1).
+pub fn unit(h: u64) -> f64 {
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
