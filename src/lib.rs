@@ -1,4 +1,5 @@
-//! citytwin: an engine-free 3D Tiles core (`geo`, `tiles`) and, behind the `viewer` feature, the Bevy client.
+//! citytwin: an engine-free 3D Tiles core (`geo`, `tiles`) and, behind the `viewer` (desktop) and `web`
+//! (browser) features, the Bevy client.
 //!
 //! Everything in this crate compiles with `--no-default-features`: no Bevy, no I/O, no async runtime.
 //! All geometry is f64 ECEF; the engine supplies bytes and receives decisions.
@@ -11,7 +12,9 @@ pub use citytwin_protocol as protocol;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "client")]
+pub mod platform;
 #[cfg(feature = "tiler")]
 pub mod tiler;
-#[cfg(feature = "viewer")]
+#[cfg(feature = "client")]
 pub mod viewer;

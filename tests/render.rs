@@ -12,16 +12,11 @@ const LAVAPIPE: &str = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
 fn have_renderer() -> bool {
     let ok = Path::new(LAVAPIPE).exists() && Command::new("xvfb-run").arg("--help").output().is_ok();
     if !ok {
-        let msg =
-            "xvfb-run or Mesa lavapipe MISSING (apt-get install xvfb mesa-vulkan-drivers): render tests did NOT run";
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
-        eprintln!("\n!!!!! {msg} !!!!!\n");
+        common::missing(
+            "xvfb-run or Mesa lavapipe MISSING (apt-get install xvfb mesa-vulkan-drivers): render tests did NOT run",
+        );
     }
     ok
-}
-
-fn golden(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.png"))
 }
 
 /// Renders with the viewer and returns the screenshot.
@@ -44,19 +39,6 @@ fn render(name: &str, args: &[&str]) -> image::RgbImage {
     image::open(&out).unwrap_or_else(|e| panic!("{name}: no screenshot: {e}")).to_rgb8()
 }
 
-/// Mean absolute difference per channel (0–255) and the share of pixels off by more than 48.
-fn difference(a: &image::RgbImage, b: &image::RgbImage) -> (f64, f64) {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let (mut sum, mut off) = (0u64, 0usize);
-    for (p, q) in a.pixels().zip(b.pixels()) {
-        let d: Vec<u64> = (0..3).map(|k| (p[k] as i64 - q[k] as i64).unsigned_abs()).collect();
-        sum += d.iter().sum::<u64>();
-        off += d.iter().any(|x| *x > 48) as usize;
-    }
-    let n = (a.width() * a.height()) as f64;
-    (sum as f64 / n / 3.0, off as f64 / n)
-}
-
 fn check(name: &str, args: &[&str]) {
     check_against(name, name, args);
 }
@@ -65,21 +47,19 @@ fn check(name: &str, args: &[&str]) {
 fn check_against(name: &str, golden_name: &str, args: &[&str]) {
     let img = render(name, args);
     if std::env::var("CITYTWIN_BLESS").is_ok_and(|v| v == "1") {
-        std::fs::create_dir_all(golden(golden_name).parent().unwrap()).unwrap();
-        img.save(golden(golden_name)).unwrap();
+        std::fs::create_dir_all(common::golden(golden_name).parent().unwrap()).unwrap();
+        img.save(common::golden(golden_name)).unwrap();
     }
 
-    // Not blank: a real scene differs from the sky colour in many pixels.
-    let sky = image::Rgb([158u8, 189, 219]);
-    let scene = img.pixels().filter(|p| (0..3).any(|k| (p[k] as i32 - sky[k] as i32).abs() > 24)).count();
+    let scene = common::scene_pixels(&img);
     assert!(
         scene as f64 > 0.005 * (img.width() * img.height()) as f64,
         "{name}: the image is (almost) only sky: {scene} pixels"
     );
-    let want = image::open(golden(golden_name))
+    let want = image::open(common::golden(golden_name))
         .unwrap_or_else(|e| panic!("{name}: golden {golden_name} missing ({e}); run with CITYTWIN_BLESS=1"))
         .to_rgb8();
-    let (mean, off) = difference(&img, &want);
+    let (mean, off) = common::difference(&img, &want);
     assert!(
         mean < 6.0 && off < 0.04,
         "{name}: differs from its golden: mean {mean:.2}, {:.1}% pixels off",

@@ -12,7 +12,7 @@ fn app(url: String) -> App {
         .init_asset::<StandardMaterial>()
         .init_asset::<Image>()
         .insert_resource(TilesSettings { urls: vec![url], max_sse: 16.0, cache_bytes: 256 << 20, max_requests: 8 })
-        .insert_resource(Fetcher::new().unwrap())
+        .insert_resource(Fetcher::new(citytwin::platform::Runtime::new().unwrap()))
         .insert_resource(GeoCamera::looking_at(glam::DVec3::new(6_378_137.0, 0.0, 0.0), 100.0))
         .add_plugins(TilesPlugin);
     app
@@ -62,4 +62,42 @@ fn tiles_plugin_streams_builds_and_shows_a_b3dm_sample() {
     }
     // The near view refines: the medium dragon replaces the low one.
     assert!(urls.iter().any(|u| u.ends_with("dragon_medium.b3dm")), "{urls:?}");
+}
+
+/// LivePlugin on a real data server: connects, subscribes around the camera, receives readings;
+/// when the server goes away it reports the loss and retries instead of failing.
+#[test]
+fn live_plugin_follows_the_sensor_stream_and_survives_a_server_restart() {
+    use citytwin::viewer::{Bookmark, Live, LivePlugin, LiveSettings, LiveStatus};
+    let data = tempfile::tempdir().unwrap();
+    let mut config = citytwin_server::Config {
+        listen: ([127, 0, 0, 1], 0).into(),
+        data_dir: data.path().into(),
+        ..Default::default()
+    };
+    config.sensors.count = 3000;
+    let [lon, lat] = config.sensors.center_deg;
+    let server = citytwin_server::ServerHandle::start(config).unwrap();
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .insert_resource(citytwin::platform::Runtime::new().unwrap())
+        .insert_resource(LiveSettings { url: Some(format!("ws://{}/live", server.addr)) })
+        .insert_resource(GeoCamera::at(&Bookmark {
+            lon_deg: lon,
+            lat_deg: lat,
+            height_m: 800.0,
+            heading_deg: 0.0,
+            pitch_deg: -90.0,
+        }))
+        .add_plugins(LivePlugin);
+    run_until(&mut app, |app| app.world().resource::<Live>().updates > 0);
+    let live = app.world().resource::<Live>();
+    assert_eq!(live.status, LiveStatus::Open);
+    // 3.2 km square around the centre of a 3 km-radius scatter: a part of the sensors, not all.
+    assert!(live.subscribed > 100 && live.subscribed < 3000, "{} sensors", live.subscribed);
+    assert!(live.readings.len() <= live.subscribed && !live.readings.is_empty());
+    assert_eq!(live.bad_messages, 0);
+
+    server.stop().unwrap();
+    run_until(&mut app, |app| matches!(app.world().resource::<Live>().status, LiveStatus::Retrying { .. }));
 }

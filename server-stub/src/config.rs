@@ -22,7 +22,8 @@ pub struct Config {
     pub sensors: SensorConfig,
     pub cameras: CameraConfig,
     pub tokens: Vec<TokenConfig>,
-    /// Served at `/` (the browser client: `index.html` and `pkg/`), when set.
+    /// The browser client, when set: its `index.html` is served at `/` and its `pkg/` (made by
+    /// `wasm/build.sh`) at `/pkg/`; nothing else in the directory is exposed.
     pub web_root: Option<PathBuf>,
     pub attribution: Vec<String>,
 }
@@ -177,6 +178,12 @@ impl Config {
         for t in &self.tilesets {
             anyhow::ensure!(valid_id(&t.id), "tileset id {:?}: letters, digits, '-' and '_' only", t.id);
             anyhow::ensure!(t.dir.is_dir(), "tileset {}: {} is not a directory", t.id, t.dir.display());
+        }
+        if let Some(root) = &self.web_root {
+            anyhow::ensure!(root.join("index.html").is_file(), "web_root {}: no index.html", root.display());
+            if !root.join("pkg").is_dir() {
+                tracing::warn!("web_root {}: no pkg/ yet (build it with wasm/build.sh)", root.display());
+            }
         }
         for m in &self.models {
             anyhow::ensure!(valid_id(&m.id), "model id {:?}: letters, digits, '-' and '_' only", m.id);

@@ -167,11 +167,15 @@ pub fn router(state: AppState) -> Router {
         app = app.nest(&format!("/models/{}", m.id), file);
     }
     app = match &state.config.web_root {
-        Some(root) => app.fallback_service(
-            Router::new()
-                .fallback_service(ServeDir::new(root).append_index_html_on_directories(true))
-                .layer(middleware::from_fn(static_files::tile_headers)),
-        ),
+        Some(root) => {
+            let page = ServeFile::new(root.join("index.html"));
+            let web = Router::new()
+                .route_service("/", page.clone())
+                .route_service("/index.html", page)
+                .nest_service("/pkg", ServeDir::new(root.join("pkg")).precompressed_gzip().precompressed_br())
+                .layer(middleware::from_fn(static_files::tile_headers));
+            app.merge(web).fallback(|| async { ApiError::not_found("no such resource") })
+        }
         None => app.fallback(|| async { ApiError::not_found("no such resource") }),
     };
     // Partial content is never re-encoded: ranges refer to the file as stored.

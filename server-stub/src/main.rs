@@ -32,6 +32,9 @@ struct Args {
     /// A tiler roads.json to place sensors and cameras along.
     #[arg(long)]
     roads: Option<PathBuf>,
+    /// The browser client to serve at / : a directory with index.html and pkg/ (`wasm/build.sh`).
+    #[arg(long, env = "CITYTWIN_WEB_ROOT")]
+    web_root: Option<PathBuf>,
 }
 
 fn config(args: Args) -> anyhow::Result<Config> {
@@ -53,6 +56,9 @@ fn config(args: Args) -> anyhow::Result<Config> {
     }
     if args.roads.is_some() {
         c.sensors.roads = args.roads;
+    }
+    if args.web_root.is_some() {
+        c.web_root = args.web_root;
     }
     for m in args.mounts {
         let (id, dir) = m.split_once('=').ok_or_else(|| anyhow::anyhow!("--mount {m:?}: expected ID=DIR"))?;

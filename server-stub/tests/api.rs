@@ -332,3 +332,47 @@ async fn history_and_alarm_numbers_survive_a_restart() {
     assert_eq!((status, body["error"]["code"].as_u64()), (StatusCode::NOT_FOUND, Some(404)));
     server.stop().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_browser_client_is_served_at_the_root_and_nothing_else_of_its_directory() {
+    let (data, web) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    std::fs::write(web.path().join("index.html"), "<!doctype html><title>citytwin</title>").unwrap();
+    std::fs::write(web.path().join("Cargo.toml"), "[package]").unwrap();
+    std::fs::create_dir(web.path().join("pkg")).unwrap();
+    let wasm = [b"\0asm".as_slice(), &[1, 0, 0, 0], &[0u8; 5000]].concat();
+    std::fs::write(web.path().join("pkg/citytwin_bg.wasm"), &wasm).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&wasm).unwrap();
+    std::fs::write(web.path().join("pkg/citytwin_bg.wasm.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(web.path().join("pkg/citytwin.js"), "export default 1;").unwrap();
+    let mut c = config(data.path(), None);
+    c.web_root = Some(web.path().into());
+    let server = ServerHandle::start(c).unwrap();
+    let base = server.url();
+
+    for page in ["/", "/index.html"] {
+        let r = get(&format!("{base}{page}"), None).await;
+        assert_eq!(r.status(), StatusCode::OK, "{page}");
+        assert!(r.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        assert!(r.text().await.unwrap().contains("<title>citytwin"));
+    }
+    let js = get(&format!("{base}/pkg/citytwin.js"), None).await;
+    assert_eq!(js.headers()[reqwest::header::CONTENT_TYPE], "text/javascript");
+    // The .wasm goes out as stored gzip to browsers that accept it, as is to those that don't.
+    let r =
+        client().get(format!("{base}/pkg/citytwin_bg.wasm")).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[reqwest::header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(r.headers()[reqwest::header::CONTENT_ENCODING], "gzip");
+    let body = r.bytes().await.unwrap();
+    assert!(body.len() < 200, "precompressed, {} bytes", body.len());
+    let plain = get(&format!("{base}/pkg/citytwin_bg.wasm"), None).await.bytes().await.unwrap();
+    assert_eq!(plain.as_ref(), wasm.as_slice());
+    // The API still answers; the rest of the web root is not exposed.
+    assert_eq!(get(&format!("{base}/api/layers"), None).await.status(), StatusCode::OK);
+    for path in ["/Cargo.toml", "/pkg/../Cargo.toml", "/pkg/%2e%2e/Cargo.toml", "/nothing"] {
+        let answer = raw(server.addr, path);
+        assert!(answer.starts_with("HTTP/1.1 404") || answer.starts_with("HTTP/1.1 400"), "{path}: {answer}");
+        assert!(!answer.contains("[package]"), "{path} leaked a file");
+    }
+}

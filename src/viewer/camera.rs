@@ -44,6 +44,32 @@ pub struct Bookmark {
     pub pitch_deg: f64,
 }
 
+impl Bookmark {
+    /// Parses `lon,lat,height_m,heading_deg,pitch_deg` (the `--camera` flag, the web page's `?camera=`).
+    pub fn parse(s: &str) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let v: Vec<f64> = s
+            .split(',')
+            .map(|p| p.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .context("a camera is five numbers")?;
+        let [lon_deg, lat_deg, height_m, heading_deg, pitch_deg] = v.as_slice() else {
+            anyhow::bail!("a camera is lon,lat,height,heading,pitch")
+        };
+        anyhow::ensure!(
+            (-180.0..=180.0).contains(lon_deg) && (-90.0..=90.0).contains(lat_deg) && *height_m > 0.0,
+            "camera {s}: out of range"
+        );
+        Ok(Self {
+            lon_deg: *lon_deg,
+            lat_deg: *lat_deg,
+            height_m: *height_m,
+            heading_deg: *heading_deg,
+            pitch_deg: *pitch_deg,
+        })
+    }
+}
+
 impl GeoCamera {
     pub fn at(b: &Bookmark) -> Self {
         Self {

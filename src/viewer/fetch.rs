@@ -1,5 +1,5 @@
-//! Fetching off the main thread: reqwest (and file reads) on a small tokio runtime; each
-//! request can be aborted; finished bytes are drained by a Bevy system every frame.
+//! Fetching off the frame: reqwest (the browser's fetch on the web) and file reads on the
+//! platform's runtime; each request can be aborted; finished bytes are drained every frame.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use bevy::prelude::*;
+use futures_util::future::{AbortHandle, abortable};
 
+use crate::platform::Runtime;
 use crate::tiles::{LoadError, RequestId};
 
 /// A finished fetch for tileset `tileset`.
@@ -19,24 +21,25 @@ pub struct Done {
 
 #[derive(Resource)]
 pub struct Fetcher {
-    runtime: tokio::runtime::Runtime,
+    runtime: Runtime,
     client: reqwest::Client,
     tx: Sender<Done>,
     rx: Mutex<Receiver<Done>>,
-    tasks: HashMap<(usize, RequestId), tokio::task::AbortHandle>,
+    tasks: HashMap<(usize, RequestId), AbortHandle>,
     bytes: std::sync::Arc<AtomicU64>,
 }
 
 impl Fetcher {
-    pub fn new() -> anyhow::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("citytwin-fetch")
-            .enable_all()
-            .build()?;
-        let client = reqwest::Client::builder().user_agent(concat!("citytwin/", env!("CARGO_PKG_VERSION"))).build()?;
+    pub fn new(runtime: Runtime) -> Self {
         let (tx, rx) = channel();
-        Ok(Self { runtime, client, tx, rx: Mutex::new(rx), tasks: HashMap::new(), bytes: Default::default() })
+        Self {
+            runtime,
+            client: reqwest::Client::new(),
+            tx,
+            rx: Mutex::new(rx),
+            tasks: HashMap::new(),
+            bytes: Default::default(),
+        }
     }
 
     /// Bytes received so far.
@@ -50,14 +53,17 @@ impl Fetcher {
 
     pub fn start(&mut self, tileset: usize, id: RequestId, url: String) {
         let (client, tx, bytes) = (self.client.clone(), self.tx.clone(), self.bytes.clone());
-        let task = self.runtime.spawn(async move {
+        let (task, handle) = abortable(async move {
             let result = load(&client, &url).await;
             if let Ok(b) = &result {
                 bytes.fetch_add(b.len() as u64, Ordering::Relaxed);
             }
             let _ = tx.send(Done { tileset, id, result });
         });
-        self.tasks.insert((tileset, id), task.abort_handle());
+        self.runtime.spawn(async move {
+            let _ = task.await;
+        });
+        self.tasks.insert((tileset, id), handle);
     }
 
     pub fn cancel(&mut self, tileset: usize, id: RequestId) {
@@ -77,9 +83,8 @@ impl Fetcher {
 }
 
 async fn load(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, LoadError> {
-    if let Some(path) = url.strip_prefix("file://") {
-        let path = url::Url::parse(url).ok().and_then(|u| u.to_file_path().ok()).unwrap_or_else(|| path.into());
-        return tokio::fs::read(&path).await.map_err(|e| LoadError::Io(format!("{}: {e}", path.display())));
+    if url.starts_with("file://") {
+        return crate::platform::read_file(url).await;
     }
     let response = client.get(url).send().await.map_err(|e| LoadError::Io(format!("{url}: {e}")))?;
     if !response.status().is_success() {

@@ -45,7 +45,8 @@ pub fn hud_ui(
     cam: Res<GeoCamera>,
     mut picked: ResMut<Picked>,
     attribution: Res<Attribution>,
-    server: Option<Res<super::EmbeddedServer>>,
+    server: Option<Res<super::DataServer>>,
+    live: Res<super::Live>,
     settings: Res<HudSettings>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -79,8 +80,9 @@ pub fn hud_ui(
             cam.altitude_m()
         ));
         if let Some(s) = &server {
-            ui.label(format!("data server: {}", s.url()));
+            ui.label(format!("data server: {}", s.0));
         }
+        super::live::live_ui(ui, &live);
         ui.separator();
         ui.label("Layers");
         for t in sets.0.iter_mut() {

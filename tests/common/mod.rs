@@ -15,12 +15,14 @@ pub fn data_dir() -> Option<PathBuf> {
     if dir.join("3dtiles").is_dir() {
         return Some(dir);
     }
-    let msg = format!("SHARED TEST DATA MISSING at {} (set CITYTWIN_DATA): these tests did NOT run", dir.display());
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    eprintln!("\n!!!!! {msg} !!!!!\n");
+    missing(&format!("SHARED TEST DATA MISSING at {} (set CITYTWIN_DATA): these tests did NOT run", dir.display()));
     None
+}
+
+/// Reports a missing prerequisite: a loud skip locally, a failure under `CI=true`.
+pub fn missing(msg: &str) {
+    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
+    eprintln!("\n!!!!! {msg} !!!!!\n");
 }
 
 /// Every file under `dir` (recursively) whose name ends with one of `suffixes`, sorted.
@@ -65,4 +67,28 @@ pub fn tilesets(dir: &Path) -> Vec<PathBuf> {
                 .is_some_and(|v| v.get("root").is_some())
         })
         .collect()
+}
+
+/// Mean absolute difference per channel (0–255) and the share of pixels off by more than 48.
+pub fn difference(a: &image::RgbImage, b: &image::RgbImage) -> (f64, f64) {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let (mut sum, mut off) = (0u64, 0usize);
+    for (p, q) in a.pixels().zip(b.pixels()) {
+        let d: Vec<u64> = (0..3).map(|k| (p[k] as i64 - q[k] as i64).unsigned_abs()).collect();
+        sum += d.iter().sum::<u64>();
+        off += d.iter().any(|x| *x > 48) as usize;
+    }
+    let n = (a.width() * a.height()) as f64;
+    (sum as f64 / n / 3.0, off as f64 / n)
+}
+
+/// Pixels that are not the viewer's sky colour: a real scene has many.
+pub fn scene_pixels(img: &image::RgbImage) -> usize {
+    let sky = image::Rgb([158u8, 189, 219]);
+    img.pixels().filter(|p| (0..3).any(|k| (p[k] as i32 - sky[k] as i32).abs() > 24)).count()
+}
+
+/// The golden image `name` in `tests/golden/`.
+pub fn golden(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.png"))
 }

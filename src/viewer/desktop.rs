@@ -1,0 +1,181 @@
+//! The desktop viewer: options from the command line and a TOML file, the embedded data server
+//! when no source is given, a native window (or fullscreen on a video wall), screenshots.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use bevy::prelude::*;
+use bevy::window::{MonitorSelection, WindowMode, WindowResolution};
+use serde::Deserialize;
+
+use super::camera::Bookmark;
+use super::capture::{CapturePlugin, CaptureSettings};
+use super::{ViewerConfig, embedded};
+use crate::platform::Runtime;
+
+/// Viewer options, from the command line and optionally a TOML file with the same keys.
+#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ViewerArgs {
+    /// A tileset.json path or URL to stream (repeatable). Default: the embedded demo city.
+    #[arg(long = "tileset", value_name = "PATH|URL")]
+    pub tilesets: Vec<String>,
+    /// A citytwin data server URL: stream the tilesets of its catalog.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Maximum screen-space error in pixels (default 16).
+    #[arg(long)]
+    pub max_sse: Option<f64>,
+    /// Tile cache budget in MB (default 512).
+    #[arg(long)]
+    pub cache_mb: Option<usize>,
+    /// Borderless fullscreen on the primary monitor (video walls).
+    #[arg(long)]
+    pub fullscreen: bool,
+    /// Window size, e.g. 1280x720.
+    #[arg(long, value_name = "WxH")]
+    pub size: Option<String>,
+    /// Save a screenshot here once the view has settled, then exit.
+    #[arg(long)]
+    pub screenshot: Option<PathBuf>,
+    /// Run at least this many frames before the screenshot (default 30).
+    #[arg(long)]
+    pub after_frames: Option<u32>,
+    /// Exit after this many frames (an error if a screenshot was asked for and not taken).
+    #[arg(long)]
+    pub exit_after_frames: Option<u32>,
+    /// Fly a scripted path and print frame times, bytes, tiles, convergence time and peak RSS.
+    #[arg(long)]
+    pub bench_flight: bool,
+    /// Start without the HUD (F1 toggles it): clean screenshots and video walls.
+    #[arg(long)]
+    pub no_hud: bool,
+    /// Start the camera at lon,lat,height_m,heading_deg,pitch_deg.
+    #[arg(long, value_name = "LON,LAT,H,HEADING,PITCH")]
+    pub camera: Option<String>,
+    /// A TOML file with these options (command-line values win).
+    #[arg(long)]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+}
+
+/// Options checked and resolved to sources.
+struct Resolved {
+    urls: Vec<String>,
+    attribution: Vec<String>,
+    embedded: Option<embedded::Embedded>,
+    max_sse: f64,
+    cache_bytes: usize,
+    size: (u32, u32),
+    camera: Option<Bookmark>,
+    data_server: Option<String>,
+}
+
+fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
+    let Some(path) = args.config.take() else { return Ok(args) };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let file: ViewerArgs = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    Ok(ViewerArgs {
+        tilesets: if args.tilesets.is_empty() { file.tilesets } else { args.tilesets },
+        server: args.server.or(file.server),
+        max_sse: args.max_sse.or(file.max_sse),
+        cache_mb: args.cache_mb.or(file.cache_mb),
+        fullscreen: args.fullscreen || file.fullscreen,
+        size: args.size.or(file.size),
+        screenshot: args.screenshot.or(file.screenshot),
+        after_frames: args.after_frames.or(file.after_frames),
+        exit_after_frames: args.exit_after_frames.or(file.exit_after_frames),
+        bench_flight: args.bench_flight || file.bench_flight,
+        no_hud: args.no_hud || file.no_hud,
+        camera: args.camera.or(file.camera),
+        config: None,
+    })
+}
+
+fn resolve(args: &ViewerArgs) -> anyhow::Result<Resolved> {
+    let max_sse = args.max_sse.unwrap_or(16.0);
+    anyhow::ensure!(max_sse > 0.0 && max_sse <= 1000.0, "--max-sse must be in (0, 1000]");
+    let cache_mb = args.cache_mb.unwrap_or(512);
+    anyhow::ensure!((16..=1 << 20).contains(&cache_mb), "--cache-mb must be at least 16");
+    let size = match &args.size {
+        Some(s) => {
+            let (w, h) = s.split_once('x').context("--size is WxH, e.g. 1280x720")?;
+            let (w, h) = (w.parse::<u32>().context("--size width")?, h.parse::<u32>().context("--size height")?);
+            anyhow::ensure!((64..=16384).contains(&w) && (64..=16384).contains(&h), "--size out of range");
+            (w, h)
+        }
+        None => (1280, 720),
+    };
+    let camera = args.camera.as_deref().map(Bookmark::parse).transpose()?;
+    let mut urls = args.tilesets.iter().map(|t| crate::cli::fetch::to_url(t)).collect::<anyhow::Result<Vec<_>>>()?;
+    let mut attribution = Vec::new();
+    let mut embedded = None;
+    let mut data_server = None;
+    if let Some(server) = &args.server {
+        let base = server.trim_end_matches('/');
+        data_server = Some(base.to_owned());
+        let catalog: crate::protocol::catalog::Catalog = reqwest::blocking::get(format!("{base}/api/layers"))
+            .and_then(|r| r.error_for_status())
+            .and_then(|r| r.json())
+            .with_context(|| format!("reading the catalog of {base}"))?;
+        urls.extend(catalog.tilesets.iter().map(|t| format!("{base}{}", t.url)));
+        attribution = catalog.attribution;
+    }
+    if urls.is_empty() {
+        let e = embedded::start_demo(&embedded::cache_dir(), None)?;
+        urls.push(e.tileset_url.clone());
+        attribution.push("Demo city: procedurally generated by citytwin".into());
+        data_server = Some(e.server.url());
+        embedded = Some(e);
+    }
+    Ok(Resolved { urls, attribution, embedded, max_sse, cache_bytes: cache_mb << 20, size, camera, data_server })
+}
+
+/// The embedded data server, alive as long as the app.
+#[derive(Resource)]
+pub struct EmbeddedServer(embedded::Embedded);
+
+impl EmbeddedServer {
+    pub fn url(&self) -> String {
+        self.0.server.url()
+    }
+}
+
+/// Runs the viewer until its window closes (or a screenshot or bench flight ends it).
+pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
+    let args = merge(args)?;
+    let r = resolve(&args)?;
+    info!("streaming {}", r.urls.join(", "));
+    let mode = if args.fullscreen {
+        WindowMode::BorderlessFullscreen(MonitorSelection::Primary)
+    } else {
+        WindowMode::Windowed
+    };
+    let window =
+        Window { title: "citytwin".into(), resolution: WindowResolution::new(r.size.0, r.size.1), mode, ..default() };
+    let config = ViewerConfig {
+        window,
+        urls: r.urls,
+        attribution: r.attribution,
+        max_sse: r.max_sse,
+        cache_bytes: r.cache_bytes,
+        camera: r.camera,
+        hud: !args.no_hud,
+        data_server: r.data_server,
+    };
+    let mut app = super::app(config, Runtime::new()?);
+    app.insert_resource(CaptureSettings {
+        screenshot: args.screenshot.clone(),
+        after_frames: args.after_frames.unwrap_or(30),
+        exit_after_frames: args.exit_after_frames,
+        bench_flight: args.bench_flight,
+    })
+    .add_plugins(CapturePlugin);
+    if let Some(e) = r.embedded {
+        app.insert_resource(EmbeddedServer(e));
+    }
+    match app.run() {
+        AppExit::Success => Ok(()),
+        AppExit::Error(code) => anyhow::bail!("the viewer exited with code {code}"),
+    }
+}

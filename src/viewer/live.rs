@@ -1,0 +1,411 @@
+//! LivePlugin: the data server's sensor stream (`/live`, see `protocol::live`) on the desktop and
+//! in the browser: subscribes to the area around the camera, keeps the latest reading of every
+//! sensor there and the newest alarms, resumes after a drop without losing an alarm.
+
+use std::collections::{HashMap, VecDeque};
+
+use bevy::prelude::*;
+use bevy_egui::egui;
+
+use super::camera::GeoCamera;
+use crate::geo::WGS84;
+use crate::platform::{Runtime, Socket, SocketEvent};
+use crate::protocol::live::{AlarmEvent, ClientMessage, ServerMessage};
+use crate::protocol::sensors::AlarmLevel;
+
+/// Where the stream is; `None` turns the layer off.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct LiveSettings {
+    pub url: Option<String>,
+}
+
+/// The WebSocket URL of a data server's live stream (`http://h:p` → `ws://h:p/live`).
+pub fn socket_url(server: &str) -> String {
+    let base = server.trim_end_matches('/');
+    let base = base.strip_prefix("https://").map(|r| format!("wss://{r}")).unwrap_or_else(|| {
+        base.strip_prefix("http://").map(|r| format!("ws://{r}")).unwrap_or_else(|| base.to_owned())
+    });
+    format!("{base}/live")
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveStatus {
+    Off,
+    Connecting,
+    Open,
+    /// Lost or refused; the next attempt is due in `retry_in_s`.
+    Retrying {
+        reason: String,
+        retry_in_s: f32,
+    },
+}
+
+/// Alarms kept for the HUD.
+const ALARMS_KEPT: usize = 50;
+/// The longest wait between reconnection attempts.
+const MAX_BACKOFF_S: f32 = 30.0;
+
+/// The live layer's state: connection, readings in the subscribed area, newest alarms first.
+#[derive(Resource)]
+pub struct Live {
+    socket: Option<Socket>,
+    pub status: LiveStatus,
+    backoff_s: f32,
+    /// `[west, south, east, north]` last subscribed.
+    area: Option<[f64; 4]>,
+    /// Latest `(value, level)` per sensor index.
+    pub readings: HashMap<u32, (f32, AlarmLevel)>,
+    /// Sensors the server matched for the subscription.
+    pub subscribed: usize,
+    /// Readings received so far (updates, not sensors).
+    pub updates: u64,
+    pub alarms: VecDeque<AlarmEvent>,
+    /// The newest alarm seen: a reconnect resumes after it.
+    last_seq: Option<u64>,
+    /// The server announced alarms we missed; resubscribe with resume.
+    behind: bool,
+    /// Messages the client could not read, and the first such problem.
+    pub bad_messages: u64,
+    pub last_error: Option<String>,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Self {
+            socket: None,
+            status: LiveStatus::Off,
+            backoff_s: 1.0,
+            area: None,
+            readings: HashMap::new(),
+            subscribed: 0,
+            updates: 0,
+            alarms: VecDeque::new(),
+            last_seq: None,
+            behind: false,
+            bad_messages: 0,
+            last_error: None,
+        }
+    }
+}
+
+impl Live {
+    /// Applies one server message.
+    pub fn apply(&mut self, msg: ServerMessage) {
+        match msg {
+            ServerMessage::Subscribed { sensors, .. } => {
+                self.subscribed = sensors;
+                self.readings.clear();
+                self.behind = false;
+            }
+            ServerMessage::Values { readings, .. } => {
+                self.updates += readings.len() as u64;
+                self.readings.extend(readings.into_iter().map(|r| (r.0, (r.1, r.2))));
+            }
+            ServerMessage::Alarm(a) => {
+                if self.last_seq.is_some_and(|s| a.seq <= s) {
+                    return; // replayed after a resume: already seen
+                }
+                self.last_seq = Some(a.seq);
+                self.alarms.push_front(a);
+                self.alarms.truncate(ALARMS_KEPT);
+            }
+            ServerMessage::Heartbeat { last_alarm_seq, .. } => {
+                self.behind = last_alarm_seq > self.last_seq.unwrap_or(0);
+            }
+            ServerMessage::Pong { .. } => {}
+            ServerMessage::Error { message } => self.problem(format!("server: {message}")),
+        }
+    }
+
+    /// Applies a text frame; an unreadable one is counted and reported once.
+    pub fn apply_text(&mut self, text: &str) {
+        match serde_json::from_str::<ServerMessage>(text) {
+            Ok(msg) => self.apply(msg),
+            Err(e) => self.problem(format!("unreadable message: {e}")),
+        }
+    }
+
+    fn problem(&mut self, message: String) {
+        self.bad_messages += 1;
+        if self.last_error.is_none() {
+            warn!("live sensors: {message}");
+        }
+        self.last_error = Some(message);
+    }
+
+    /// How many sensors in the area are at `level`.
+    pub fn count(&self, level: AlarmLevel) -> usize {
+        self.readings.values().filter(|(_, l)| *l == level).count()
+    }
+
+    /// The subscription for `area`, resuming after the newest alarm seen.
+    fn subscribe(&mut self, area: [f64; 4]) -> String {
+        self.area = Some(area);
+        let msg = ClientMessage::Subscribe {
+            layers: Vec::new(),
+            bbox: Some(area),
+            tiles: Vec::new(),
+            resume_after_alarm: self.last_seq,
+        };
+        serde_json::to_string(&msg).unwrap_or_default()
+    }
+}
+
+/// The area of interest: a square around the point under the camera, wider the higher it flies.
+pub fn area_around(lon_deg: f64, lat_deg: f64, altitude_m: f64) -> [f64; 4] {
+    let radius_m = (altitude_m * 4.0).clamp(1_000.0, 50_000.0);
+    let dlat = (radius_m / 111_320.0).min(89.0);
+    let dlon = (radius_m / (111_320.0 * lat_deg.to_radians().cos().max(0.01))).min(180.0);
+    [(lon_deg - dlon).max(-180.0), (lat_deg - dlat).max(-90.0), (lon_deg + dlon).min(180.0), (lat_deg + dlat).min(90.0)]
+}
+
+/// True when `next` is far enough from `current` to be worth a new subscription: its centre has
+/// moved by a quarter of the width, or its width changed by half.
+pub fn area_moved(current: &[f64; 4], next: &[f64; 4]) -> bool {
+    let w = current[2] - current[0];
+    let (cx, cy) = ((current[0] + current[2]) / 2.0, (current[1] + current[3]) / 2.0);
+    let (nx, ny) = ((next[0] + next[2]) / 2.0, (next[1] + next[3]) / 2.0);
+    let nw = next[2] - next[0];
+    (nx - cx).abs() > w / 4.0 || (ny - cy).abs() > (current[3] - current[1]) / 4.0 || !(0.5..=2.0).contains(&(nw / w))
+}
+
+/// The area around where the camera looks (the ground it points at, if near; else below it).
+fn camera_area(cam: &GeoCamera) -> Option<[f64; 4]> {
+    let altitude_m = cam.altitude_m().max(0.0);
+    let (forward, _, _) = cam.basis();
+    let looked_at = cam
+        .ground_hit(forward, 0.0)
+        .filter(|p| p.distance(cam.position_ecef) < (altitude_m * 8.0).max(2_000.0))
+        .unwrap_or(cam.position_ecef);
+    let c = WGS84.cartographic_from_ecef(looked_at)?;
+    Some(area_around(c.lon_rad.to_degrees(), c.lat_rad.to_degrees(), altitude_m))
+}
+
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LiveSystems;
+
+pub struct LivePlugin;
+
+impl Plugin for LivePlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<LiveSettings>()
+            .init_resource::<Live>()
+            .add_systems(Update, (connect, receive, follow_camera).chain().in_set(LiveSystems));
+    }
+}
+
+/// Opens the socket when none is open and the retry delay has passed.
+fn connect(settings: Res<LiveSettings>, runtime: Res<Runtime>, time: Res<Time<Real>>, mut live: ResMut<Live>) {
+    let Some(url) = &settings.url else { return };
+    if live.socket.is_some() {
+        return;
+    }
+    if let LiveStatus::Retrying { retry_in_s, .. } = &mut live.status {
+        *retry_in_s -= time.delta_secs();
+        if *retry_in_s > 0.0 {
+            return;
+        }
+    }
+    live.socket = Some(Socket::connect(&runtime, url));
+    live.status = LiveStatus::Connecting;
+}
+
+fn receive(cam: Res<GeoCamera>, mut live: ResMut<Live>) {
+    let events = live.socket.as_ref().map(Socket::drain).unwrap_or_default();
+    for event in events {
+        match event {
+            SocketEvent::Open => {
+                info!("live sensors: connected");
+                live.status = LiveStatus::Open;
+                live.backoff_s = 1.0;
+                if let Some(area) = camera_area(&cam) {
+                    send_subscription(&mut live, area);
+                }
+            }
+            SocketEvent::Text(text) => live.apply_text(&text),
+            SocketEvent::Closed(reason) => {
+                let first = !matches!(live.status, LiveStatus::Retrying { .. });
+                if first {
+                    warn!("live sensors: {reason}; reconnecting");
+                }
+                let retry_in_s = live.backoff_s;
+                live.backoff_s = (live.backoff_s * 2.0).min(MAX_BACKOFF_S);
+                live.status = LiveStatus::Retrying { reason, retry_in_s };
+                live.socket = None;
+                return;
+            }
+        }
+    }
+}
+
+fn send_subscription(live: &mut Live, area: [f64; 4]) {
+    let text = live.subscribe(area);
+    if let Some(s) = &live.socket {
+        s.send(text);
+    }
+}
+
+/// Resubscribes when the camera has moved to another area, or when alarms were missed.
+fn follow_camera(cam: Res<GeoCamera>, mut live: ResMut<Live>) {
+    if live.status != LiveStatus::Open {
+        return;
+    }
+    let Some(next) = camera_area(&cam) else { return };
+    if live.behind || live.area.is_none_or(|a| area_moved(&a, &next)) {
+        live.behind = false;
+        send_subscription(&mut live, next);
+    }
+}
+
+fn level_color(level: AlarmLevel) -> egui::Color32 {
+    match level {
+        AlarmLevel::Normal => egui::Color32::from_rgb(120, 200, 120),
+        AlarmLevel::Warning => egui::Color32::from_rgb(240, 190, 60),
+        AlarmLevel::Alarm => egui::Color32::from_rgb(230, 80, 60),
+    }
+}
+
+/// `hh:mm:ss` UTC of a Unix time in ms.
+fn clock(time_ms: i64) -> String {
+    let s = time_ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// The live layer's section of the HUD.
+pub fn live_ui(ui: &mut egui::Ui, live: &Live) {
+    let status = match &live.status {
+        LiveStatus::Off => return,
+        LiveStatus::Connecting => "connecting…".to_owned(),
+        LiveStatus::Open => "live".to_owned(),
+        LiveStatus::Retrying { reason, retry_in_s } => format!("offline, retry in {retry_in_s:.0} s: {reason}"),
+    };
+    ui.separator();
+    ui.label(format!("Sensors: {status}"));
+    if live.status == LiveStatus::Open {
+        ui.horizontal(|ui| {
+            ui.label(format!("{} in view ·", live.subscribed));
+            ui.colored_label(level_color(AlarmLevel::Warning), format!("{} warning", live.count(AlarmLevel::Warning)));
+            ui.colored_label(level_color(AlarmLevel::Alarm), format!("{} alarm", live.count(AlarmLevel::Alarm)));
+        });
+        ui.label(format!("{} readings received", live.updates));
+    }
+    for a in live.alarms.iter().take(5) {
+        let (_, unit, _) = a.kind.unit();
+        ui.colored_label(
+            level_color(a.level),
+            egui::RichText::new(format!(
+                "{} {} #{} {} {:.1} {unit}",
+                clock(a.time_ms),
+                a.kind.name(),
+                a.sensor,
+                match a.level {
+                    AlarmLevel::Normal => "cleared",
+                    AlarmLevel::Warning => "warning",
+                    AlarmLevel::Alarm => "ALARM",
+                },
+                a.value
+            ))
+            .small(),
+        );
+    }
+    if let Some(e) = &live.last_error {
+        ui.colored_label(level_color(AlarmLevel::Alarm), egui::RichText::new(e).small());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::live::Reading;
+    use crate::protocol::sensors::SensorKind;
+
+    fn alarm(seq: u64, level: AlarmLevel) -> ServerMessage {
+        ServerMessage::Alarm(AlarmEvent {
+            seq,
+            sensor: 7,
+            kind: SensorKind::WaterLevel,
+            level,
+            previous: AlarmLevel::Normal,
+            value: 3.5,
+            time_ms: 1_700_000_000_000,
+        })
+    }
+
+    #[test]
+    fn readings_replace_older_values_and_count_by_level() {
+        let mut live = Live::default();
+        live.apply(ServerMessage::Subscribed { sensors: 3, layers: vec![] });
+        live.apply(ServerMessage::Values {
+            time_ms: 0,
+            readings: vec![
+                Reading(1, 0.5, AlarmLevel::Normal),
+                Reading(2, 9.0, AlarmLevel::Alarm),
+                Reading(3, 4.0, AlarmLevel::Warning),
+            ],
+        });
+        live.apply(ServerMessage::Values { time_ms: 1, readings: vec![Reading(2, 1.0, AlarmLevel::Normal)] });
+        assert_eq!(live.subscribed, 3);
+        assert_eq!(live.updates, 4);
+        assert_eq!(live.readings[&2], (1.0, AlarmLevel::Normal));
+        assert_eq!((live.count(AlarmLevel::Normal), live.count(AlarmLevel::Warning)), (2, 1));
+        assert_eq!(live.count(AlarmLevel::Alarm), 0);
+    }
+
+    #[test]
+    fn alarms_are_newest_first_and_a_replay_after_resume_is_dropped() {
+        let mut live = Live::default();
+        live.apply(alarm(10, AlarmLevel::Warning));
+        live.apply(alarm(11, AlarmLevel::Alarm));
+        live.apply(alarm(11, AlarmLevel::Alarm));
+        live.apply(alarm(9, AlarmLevel::Alarm));
+        assert_eq!(live.alarms.iter().map(|a| a.seq).collect::<Vec<_>>(), [11, 10]);
+        // A reconnect resumes after the newest alarm seen.
+        let sub: ClientMessage = serde_json::from_str(&live.subscribe([0.0, 0.0, 1.0, 1.0])).unwrap();
+        assert!(matches!(sub, ClientMessage::Subscribe { resume_after_alarm: Some(11), bbox: Some(_), .. }));
+    }
+
+    #[test]
+    fn a_heartbeat_ahead_of_us_asks_for_a_resume() {
+        let mut live = Live::default();
+        live.apply(alarm(5, AlarmLevel::Alarm));
+        live.apply(ServerMessage::Heartbeat { time_ms: 0, last_alarm_seq: 5 });
+        assert!(!live.behind);
+        live.apply(ServerMessage::Heartbeat { time_ms: 0, last_alarm_seq: 8 });
+        assert!(live.behind);
+        live.apply(ServerMessage::Subscribed { sensors: 0, layers: vec![] });
+        assert!(!live.behind);
+    }
+
+    #[test]
+    fn unreadable_messages_are_counted_not_fatal() {
+        let mut live = Live::default();
+        live.apply_text("{not json");
+        live.apply_text(r#"{"type":"values","time_ms":0,"readings":[[1,2.0,"alarm"]]}"#);
+        live.apply_text(r#"{"type":"error","message":"bad bbox"}"#);
+        assert_eq!(live.bad_messages, 2);
+        assert_eq!(live.last_error.as_deref(), Some("server: bad bbox"));
+        assert_eq!(live.readings[&1], (2.0, AlarmLevel::Alarm));
+    }
+
+    #[test]
+    fn the_area_widens_with_altitude_and_moves_with_the_camera() {
+        let low = area_around(24.94, 60.17, 100.0);
+        let high = area_around(24.94, 60.17, 10_000.0);
+        assert!(low[0] < 24.94 && low[2] > 24.94 && low[1] < 60.17 && low[3] > 60.17);
+        assert!((high[2] - high[0]) > 10.0 * (low[2] - low[0]) * 0.99);
+        // 1 km north-south either side at low altitude.
+        assert!(((low[3] - low[1]) * 111_320.0 - 2_000.0).abs() < 1.0);
+        assert!(!area_moved(&low, &area_around(24.9401, 60.17, 120.0)));
+        assert!(area_moved(&low, &area_around(24.96, 60.17, 100.0)));
+        assert!(area_moved(&low, &high));
+        let pole = area_around(0.0, 89.99, 1e6);
+        assert!(pole[0] >= -180.0 && pole[2] <= 180.0 && pole[3] <= 90.0);
+    }
+
+    #[test]
+    fn socket_urls_follow_the_scheme() {
+        assert_eq!(socket_url("http://127.0.0.1:8080/"), "ws://127.0.0.1:8080/live");
+        assert_eq!(socket_url("https://twin.example.org"), "wss://twin.example.org/live");
+        assert_eq!(clock(1_700_000_000_000), "22:13:20");
+    }
+}

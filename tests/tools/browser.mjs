@@ -1,0 +1,74 @@
+// Loads the citytwin page in headless Chromium (playwright-core), waits until the city has
+// rendered and live sensor readings arrived, screenshots the page and writes what it saw as JSON.
+//   node browser.mjs URL OUT.png OUT.json [TIMEOUT_S]
+// Env: CHROMIUM (default /usr/lib/chromium/chromium), PLAYWRIGHT_CORE (the module's path).
+import { createRequire } from "node:module";
+import { writeFileSync } from "node:fs";
+
+const [url, png, json, timeoutS = "480"] = process.argv.slice(2);
+const require = createRequire(import.meta.url);
+const { chromium } = require(process.env.PLAYWRIGHT_CORE || "playwright-core");
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/lib/chromium/chromium",
+  args: ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
+         "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync"],
+});
+const out = { console: [], pageErrors: [], requests: [], failedRequests: [], sockets: [], dataset: {}, timedOut: false };
+try {
+  const page = await browser.newPage({ viewport: { width: 320, height: 240 }, deviceScaleFactor: 1 });
+  page.on("console", (m) => out.console.push({ type: m.type(), text: m.text() }));
+  page.on("pageerror", (e) => out.pageErrors.push(String(e && e.message || e)));
+  page.on("requestfinished", async (r) => {
+    const res = await r.response();
+    out.requests.push({ url: r.url(), status: res ? res.status() : 0 });
+  });
+  page.on("requestfailed", (r) => out.failedRequests.push({ url: r.url(), error: r.failure()?.errorText }));
+  page.on("websocket", (ws) => {
+    const s = { url: ws.url(), received: 0, sent: 0 };
+    out.sockets.push(s);
+    ws.on("framereceived", () => s.received++);
+    ws.on("framesent", () => s.sent++);
+  });
+  const started = Date.now();
+  await page.goto(url, { waitUntil: "load" });
+  try {
+    await page.waitForFunction(() => {
+      const d = document.body.dataset;
+      return d.pageError || d.error
+        || (Number(d.tilesShown) > 0 && d.settled === "true" && Number(d.liveReadings) > 0);
+    }, null, { timeout: Number(timeoutS) * 1000, polling: 500 });
+    // Tiles shown in the last frame need a frame or two more to reach the screen.
+    await page.waitForTimeout(3000);
+  } catch (e) {
+    out.timedOut = true;
+  }
+  out.elapsedMs = Date.now() - started;
+  out.dataset = await page.evaluate(() => ({ ...document.body.dataset }));
+  await page.screenshot({ path: png });
+  // The canvas follows the window.
+  await page.setViewportSize({ width: 400, height: 300 });
+  await page.waitForTimeout(1500);
+  out.resized = await page.evaluate(() => {
+    const c = document.getElementById("citytwin");
+    return { width: c.width, height: c.height };
+  });
+  // A browser without WebGL2 gets a message, not a blank page.
+  const bare = await browser.newPage();
+  await bare.addInitScript(() => {
+    const real = HTMLCanvasElement.prototype.getContext;
+    HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
+      return kind === "webgl2" ? null : real.call(this, kind, ...rest);
+    };
+  });
+  await bare.goto(url, { waitUntil: "load" });
+  await bare.waitForFunction(() => document.body.dataset.pageError, null, { timeout: 30000 }).catch(() => {});
+  out.withoutWebgl2 = await bare.evaluate(() => ({
+    pageError: document.body.dataset.pageError || null,
+    shown: getComputedStyle(document.getElementById("overlay")).opacity,
+  }));
+} finally {
+  await browser.close();
+}
+writeFileSync(json, JSON.stringify(out, null, 1));

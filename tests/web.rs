@@ -1,0 +1,140 @@
+//! The browser build end to end: the data server (real socket on 127.0.0.1) serves the page, the
+//! wasm viewer (`wasm/build.sh` → `wasm/pkg/`) and the demo city; headless Chromium (driven by
+//! playwright-core from npm) loads it on SwiftShader WebGL2. Checked: no console errors, tiles
+//! fetched over HTTP, live readings over the WebSocket, and a screenshot that is not blank and
+//! resembles the native render of the same view.
+//!
+//! Needs `wasm/pkg/`, Debian `chromium` and npm `playwright-core` (in `CITYTWIN_NPM_DIR`, default
+//! `~/.cache/citytwin-npm`): missing ones are a loud skip locally and a failure under `CI=true`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const CHROMIUM: &str = "/usr/lib/chromium/chromium";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn playwright() -> PathBuf {
+    let npm = std::env::var_os("CITYTWIN_NPM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".cache/citytwin-npm"));
+    npm.join("node_modules/playwright-core")
+}
+
+fn prerequisites() -> bool {
+    let missing: Vec<String> = [
+        (root().join("wasm/pkg/citytwin_bg.wasm").is_file(), "wasm/pkg (run bash wasm/build.sh)".to_owned()),
+        (Path::new(CHROMIUM).is_file(), format!("{CHROMIUM} (apt-get install chromium)")),
+        (playwright().is_dir(), format!("{} (npm install playwright-core)", playwright().display())),
+        (Command::new("node").arg("--version").output().is_ok(), "node".to_owned()),
+    ]
+    .into_iter()
+    .filter(|(ok, _)| !ok)
+    .map(|(_, what)| what)
+    .collect();
+    if !missing.is_empty() {
+        common::missing(&format!(
+            "browser test prerequisites MISSING: {}: the browser test did NOT run",
+            missing.join(", ")
+        ));
+    }
+    missing.is_empty()
+}
+
+/// Console messages that are errors, except winit's deliberate control-flow exception.
+fn console_errors(report: &Value) -> Vec<String> {
+    let console = report["console"].as_array().into_iter().flatten();
+    let errors = console.filter(|m| m["type"] == "error").filter_map(|m| m["text"].as_str());
+    let thrown = report["pageErrors"].as_array().into_iter().flatten().filter_map(|e| e.as_str());
+    errors.chain(thrown).filter(|t| !t.contains("Using exceptions for control flow")).map(str::to_owned).collect()
+}
+
+fn number(report: &Value, key: &str) -> f64 {
+    report["dataset"][key].as_str().and_then(|v| v.parse().ok()).unwrap_or(-1.0)
+}
+
+#[test]
+fn the_browser_build_streams_and_renders_the_demo_city() {
+    if !prerequisites() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = std::env::var_os("CITYTWIN_TEST_CACHE").map(PathBuf::from).unwrap_or_else(|| dir.path().join("cache"));
+    let server = citytwin::viewer::embedded::start_demo(&cache, Some(root().into())).expect("the demo server starts");
+    let url = format!("{}/?hud=0", server.server.url());
+    let (png, json) = (dir.path().join("web.png"), dir.path().join("web.json"));
+    let status = Command::new("timeout")
+        .arg("900")
+        .arg("node")
+        .arg(root().join("tests/tools/browser.mjs"))
+        .args([&url, &png.to_string_lossy().into_owned(), &json.to_string_lossy().into_owned()])
+        .env("PLAYWRIGHT_CORE", playwright())
+        .env("CHROMIUM", CHROMIUM)
+        .status()
+        .expect("node runs");
+    assert!(status.success(), "the browser script failed ({status})");
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let keep = std::env::var_os("CITYTWIN_WEB_ARTIFACTS").map(PathBuf::from);
+    if let Some(out) = &keep {
+        std::fs::create_dir_all(out).unwrap();
+        std::fs::copy(&png, out.join("web.png")).unwrap();
+        std::fs::copy(&json, out.join("web.json")).unwrap();
+    }
+
+    let errors = console_errors(&report);
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    assert!(report["dataset"]["pageError"].is_null() && report["dataset"]["error"].is_null(), "{}", report["dataset"]);
+    assert_eq!(report["timedOut"], false, "the city did not settle: {}", report["dataset"]);
+
+    // Tiles came over HTTP, all of them answered 200.
+    let requests = report["requests"].as_array().unwrap();
+    let tiles: Vec<&Value> =
+        requests.iter().filter(|r| r["url"].as_str().unwrap_or("").contains("/tiles/city/")).collect();
+    assert!(tiles.len() >= 3, "only {} tile requests", tiles.len());
+    assert!(tiles.iter().all(|r| r["status"] == 200), "failed tile requests: {tiles:?}");
+    assert!(number(&report, "tilesShown") > 0.0 && number(&report, "tileErrors") == 0.0, "{}", report["dataset"]);
+    assert!(number(&report, "bytesFetched") > 100_000.0, "{}", report["dataset"]);
+
+    // The live sensor WebSocket: connected, subscribed, readings arrived.
+    let sockets = report["sockets"].as_array().unwrap();
+    assert!(
+        sockets.iter().any(|s| s["url"].as_str().unwrap_or("").ends_with("/live") && s["received"].as_u64() > Some(1))
+    );
+    assert!(number(&report, "liveSensors") > 0.0 && number(&report, "liveReadings") > 0.0, "{}", report["dataset"]);
+
+    // The canvas follows the window; without WebGL2 the page says so.
+    assert_eq!(
+        report["resized"],
+        serde_json::json!({"width": 400, "height": 300}),
+        "the canvas did not follow the window"
+    );
+    let bare = &report["withoutWebgl2"];
+    assert!(bare["pageError"].as_str().is_some_and(|m| m.contains("no WebGL2")) && bare["shown"] == "1", "{bare}");
+
+    // The picture: a city, and the same view as the native viewer's golden within a tolerance
+    // (SwiftShader WebGL2 and lavapipe Vulkan rasterise and filter a little differently).
+    let img = image::open(&png).unwrap().to_rgb8();
+    let scene = common::scene_pixels(&img);
+    assert!(scene as f64 > 0.05 * (img.width() * img.height()) as f64, "the page is (almost) only sky: {scene} px");
+    let native = image::open(common::golden("demo_city")).unwrap().to_rgb8();
+    let (mean, off) = common::difference(&img, &native);
+    println!(
+        "web: first frame {} ms, first tiles {} ms, settled after {} ms; {} tile requests; differs from native by mean {mean:.2}, {:.1}% pixels off",
+        number(&report, "firstFrameMs"),
+        number(&report, "firstTilesMs"),
+        report["elapsedMs"],
+        tiles.len(),
+        off * 100.0
+    );
+    assert!(
+        mean < 12.0 && off < 0.12,
+        "the browser render differs from native: mean {mean:.2}, {:.1}% off",
+        off * 100.0
+    );
+}
