@@ -133,7 +133,7 @@ fn the_browser_build_streams_and_renders_the_demo_city() {
         off * 100.0
     );
     assert!(
-        mean < 12.0 && off < 0.12,
+        mean < 6.0 && off < 0.04,
         "the browser render differs from native: mean {mean:.2}, {:.1}% off",
         off * 100.0
     );

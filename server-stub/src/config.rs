@@ -23,7 +23,8 @@ pub struct Config {
     pub cameras: CameraConfig,
     pub tokens: Vec<TokenConfig>,
     /// The browser client, when set: its `index.html` is served at `/` and its `pkg/` (made by
-    /// `wasm/build.sh`) at `/pkg/`; nothing else in the directory is exposed.
+    /// `wasm/build.sh`) at `/pkg/`; nothing else in the directory is exposed. Either a deployed
+    /// directory (`index.html`, `pkg/`) or the repository (`index.html`, `wasm/pkg/`).
     pub web_root: Option<PathBuf>,
     pub attribution: Vec<String>,
 }
@@ -148,6 +149,12 @@ fn default_scenarios() -> Vec<Scenario> {
 pub const MAX_SENSORS: usize = 1_000_000;
 pub const MAX_CAMERAS: usize = 500_000;
 
+/// The `pkg/` of a web root: `pkg/` when deployed, `wasm/pkg/` in the repository.
+pub fn web_pkg_dir(root: &Path) -> PathBuf {
+    let deployed = root.join("pkg");
+    if deployed.is_dir() { deployed } else { root.join("wasm/pkg") }
+}
+
 impl Config {
     /// Reads a TOML file over the defaults.
     pub fn from_file(path: &Path) -> anyhow::Result<Config> {
@@ -181,7 +188,7 @@ impl Config {
         }
         if let Some(root) = &self.web_root {
             anyhow::ensure!(root.join("index.html").is_file(), "web_root {}: no index.html", root.display());
-            if !root.join("pkg").is_dir() {
+            if !web_pkg_dir(root).is_dir() {
                 tracing::warn!("web_root {}: no pkg/ yet (build it with wasm/build.sh)", root.display());
             }
         }

@@ -172,7 +172,7 @@ pub fn router(state: AppState) -> Router {
             let web = Router::new()
                 .route_service("/", page.clone())
                 .route_service("/index.html", page)
-                .nest_service("/pkg", ServeDir::new(root.join("pkg")).precompressed_gzip().precompressed_br())
+                .nest_service("/pkg", ServeDir::new(config::web_pkg_dir(root)).precompressed_gzip().precompressed_br())
                 .layer(middleware::from_fn(static_files::tile_headers));
             app.merge(web).fallback(|| async { ApiError::not_found("no such resource") })
         }
