@@ -166,18 +166,16 @@ pub fn router(state: AppState) -> Router {
             .layer(middleware::from_fn(static_files::tile_headers));
         app = app.nest(&format!("/models/{}", m.id), file);
     }
-    app = match &state.config.web_root {
-        Some(root) => {
-            let page = ServeFile::new(root.join("index.html"));
-            let web = Router::new()
-                .route_service("/", page.clone())
-                .route_service("/index.html", page)
-                .nest_service("/pkg", ServeDir::new(config::web_pkg_dir(root)).precompressed_gzip().precompressed_br())
-                .layer(middleware::from_fn(static_files::tile_headers));
-            app.merge(web).fallback(|| async { ApiError::not_found("no such resource") })
-        }
-        None => app.fallback(|| async { ApiError::not_found("no such resource") }),
-    };
+    if let Some(root) = &state.config.web_root {
+        let page = ServeFile::new(root.join("index.html"));
+        let web = Router::new()
+            .route_service("/", page.clone())
+            .route_service("/index.html", page)
+            .nest_service("/pkg", ServeDir::new(config::web_pkg_dir(root)).precompressed_gzip().precompressed_br())
+            .layer(middleware::from_fn(static_files::tile_headers));
+        app = app.merge(web);
+    }
+    app = app.fallback(|| async { ApiError::not_found("no such resource") });
     // Partial content is never re-encoded: ranges refer to the file as stored.
     let compress = CompressionLayer::new().compress_when(DefaultPredicate::new().and(
         |status: axum::http::StatusCode,

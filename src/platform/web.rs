@@ -166,7 +166,7 @@ async fn config() -> anyhow::Result<ViewerConfig> {
     let mut urls: Vec<String> =
         query.params.get_all("tileset").iter().filter_map(|v| v.as_string()).filter(|v| !v.is_empty()).collect();
     if urls.is_empty() {
-        urls = catalog.tilesets.iter().map(|t| format!("{server}{}", t.url)).collect();
+        urls = catalog.tileset_urls(&server);
     }
     anyhow::ensure!(!urls.is_empty(), "{server} has no tilesets in its catalog");
     let camera = query.get("camera").map(|c| Bookmark::parse(&c)).transpose()?;
@@ -215,27 +215,23 @@ struct Reported {
 /// Progress for the page: frames, tiles, bytes, errors, live readings, and `ready` once tiles show.
 fn report_to_page(sets: Res<Tilesets>, fetcher: Res<Fetcher>, live: Res<Live>, mut last: Local<Reported>) {
     last.frames += 1;
-    let shown: usize = sets.0.iter().map(|t| t.shown.len()).sum();
-    let loaded: usize = sets.0.iter().map(|t| t.stats.tiles_loaded).sum();
-    let errors: usize = sets.0.iter().map(|t| t.errors.len()).sum();
-    let pending: usize = sets.0.iter().map(|t| t.stats.requests_in_flight + t.stats.requests_queued).sum();
+    let totals = sets.totals();
     let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) else { return };
     let data = body.dataset();
+    let now_ms = || web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
     if last.frames == 1 {
-        let ms = web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
-        let _ = data.set("firstFrameMs", &format!("{ms:.0}"));
+        let _ = data.set("firstFrameMs", &format!("{:.0}", now_ms()));
     }
-    if shown > 0 && !last.shown_once {
+    if totals.shown > 0 && !last.shown_once {
         last.shown_once = true;
-        let ms = web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
-        let _ = data.set("firstTilesMs", &format!("{ms:.0}"));
+        let _ = data.set("firstTilesMs", &format!("{:.0}", now_ms()));
     }
     let values = vec![
         ("frames", (last.frames / 10 * 10).to_string()),
-        ("tilesShown", shown.to_string()),
-        ("tilesLoaded", loaded.to_string()),
-        ("tilesPending", pending.to_string()),
-        ("tileErrors", errors.to_string()),
+        ("tilesShown", totals.shown.to_string()),
+        ("tilesLoaded", totals.loaded.to_string()),
+        ("tilesPending", (totals.in_flight + totals.queued).to_string()),
+        ("tileErrors", totals.errors.to_string()),
         ("bytesFetched", fetcher.bytes_fetched().to_string()),
         ("liveReadings", live.updates.to_string()),
         ("liveSensors", live.subscribed.to_string()),

@@ -15,6 +15,13 @@ pub struct Catalog {
     pub attribution: Vec<String>,
 }
 
+impl Catalog {
+    /// The absolute URLs of the tilesets, for a server at `base` (no trailing slash).
+    pub fn tileset_urls(&self, base: &str) -> Vec<String> {
+        self.tilesets.iter().map(|t| format!("{base}{}", t.url)).collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TilesetLayer {
     pub id: String,

@@ -153,7 +153,7 @@ fn bench_flight(
             let mut f = bench.frame_ms.clone();
             f.sort_by(f32::total_cmp);
             let p = |q: f64| f.get(((f.len() - 1) as f64 * q) as usize).copied().unwrap_or(0.0);
-            let loaded: usize = sets.0.iter().map(|t| t.stats.tiles_loaded).sum();
+            let loaded = sets.totals().loaded;
             println!(
                 "bench-flight: {} frames, frame time p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
                 f.len(),

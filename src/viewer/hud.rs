@@ -56,15 +56,15 @@ pub fn hud_ui(
     egui::Window::new("citytwin").default_pos([10.0, 10.0]).resizable(false).show(ctx, |ui| {
         let fps = if frames.smoothed_ms > 0.0 { 1000.0 / frames.smoothed_ms } else { 0.0 };
         ui.label(format!("{fps:.0} fps · {:.1} ms", frames.smoothed_ms));
-        let (mut loaded, mut visible, mut flight, mut queued, mut used, mut budget) = (0, 0, 0, 0, 0, 0);
-        for t in &sets.0 {
-            loaded += t.stats.tiles_loaded;
-            visible += t.shown.len();
-            flight += t.stats.requests_in_flight;
-            queued += t.stats.requests_queued;
-            used += t.stats.bytes_used;
-            budget += t.stats.bytes_budget;
-        }
+        let super::TilesTotals {
+            shown: visible,
+            loaded,
+            in_flight: flight,
+            queued,
+            bytes_used: used,
+            bytes_budget: budget,
+            ..
+        } = sets.totals();
         ui.label(format!("tiles: {visible} visible · {loaded} loaded · {flight} in flight"));
         ui.add(egui::ProgressBar::new(used as f32 / budget.max(1) as f32).text(format!(
             "cache {:.0} / {:.0} MB",

@@ -26,7 +26,7 @@ pub use camera::{Bookmark, GeoCamera};
 pub use desktop::{EmbeddedServer, ViewerArgs, run};
 pub use fetch::Fetcher;
 pub use live::{Live, LivePlugin, LiveSettings, LiveStatus};
-pub use tiles::{TilePart, TilesPlugin, TilesSettings, TilesSystems, Tilesets};
+pub use tiles::{TilePart, TilesPlugin, TilesSettings, TilesSystems, TilesTotals, Tilesets};
 
 use hud::{Attribution, FrameTimes};
 use origin::FloatingOrigin;

@@ -71,7 +71,32 @@ pub struct LoadedTileset {
 #[derive(Resource, Default)]
 pub struct Tilesets(pub Vec<LoadedTileset>);
 
+/// Counts summed over every tileset (the HUD, the web page's progress, the bench flight).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TilesTotals {
+    /// Tiles on screen.
+    pub shown: usize,
+    pub loaded: usize,
+    pub in_flight: usize,
+    pub queued: usize,
+    pub errors: usize,
+    pub bytes_used: usize,
+    pub bytes_budget: usize,
+}
+
 impl Tilesets {
+    pub fn totals(&self) -> TilesTotals {
+        self.0.iter().fold(TilesTotals::default(), |s, t| TilesTotals {
+            shown: s.shown + t.shown.len(),
+            loaded: s.loaded + t.stats.tiles_loaded,
+            in_flight: s.in_flight + t.stats.requests_in_flight,
+            queued: s.queued + t.stats.requests_queued,
+            errors: s.errors + t.errors.len(),
+            bytes_used: s.bytes_used + t.stats.bytes_used,
+            bytes_budget: s.bytes_budget + t.stats.bytes_budget,
+        })
+    }
+
     /// True when every tileset has settled: nothing requested, loading or building.
     pub fn settled(&self, frames: u32) -> bool {
         !self.0.is_empty() && self.0.iter().all(|t| t.idle_frames >= frames)
