@@ -65,7 +65,8 @@ fn tiles_plugin_streams_builds_and_shows_a_b3dm_sample() {
 }
 
 /// LivePlugin on a real data server: connects, subscribes around the camera, receives readings;
-/// when the server goes away it reports the loss and retries instead of failing.
+/// when the server goes away it reports the loss and retries; when the server is back (restarted,
+/// with alarms raised while the viewer was away) it reconnects and receives each of them once.
 #[test]
 fn live_plugin_follows_the_sensor_stream_and_survives_a_server_restart() {
     use citytwin::viewer::{Bookmark, Live, LivePlugin, LiveSettings, LiveStatus};
@@ -77,7 +78,7 @@ fn live_plugin_follows_the_sensor_stream_and_survives_a_server_restart() {
     };
     config.sensors.count = 3000;
     let [lon, lat] = config.sensors.center_deg;
-    let server = citytwin_server::ServerHandle::start(config).unwrap();
+    let server = citytwin_server::ServerHandle::start(config.clone()).unwrap();
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
         .insert_resource(citytwin::platform::Runtime::new().unwrap())
@@ -98,6 +99,42 @@ fn live_plugin_follows_the_sensor_stream_and_survives_a_server_restart() {
     assert!(live.readings.len() <= live.subscribed && !live.readings.is_empty());
     assert_eq!(live.bad_messages, 0);
 
+    let addr = server.addr;
+    let ours: Vec<u32> = live.readings.keys().copied().take(3).collect();
     server.stop().unwrap();
     run_until(&mut app, |app| matches!(app.world().resource::<Live>().status, LiveStatus::Retrying { .. }));
+
+    // While it is down, three alarms of sensors in the viewer's area go into the history.
+    let store = citytwin_server::store::Store::open(&data.path().join("history.sqlite")).unwrap();
+    let after = store.last_alarm_seq().unwrap();
+    let now_ms = citytwin_server::sensors::live::now_ms();
+    let raised: Vec<citytwin::protocol::live::AlarmEvent> = ours
+        .iter()
+        .enumerate()
+        .map(|(i, sensor)| citytwin::protocol::live::AlarmEvent {
+            seq: after + 1 + i as u64,
+            sensor: *sensor,
+            kind: citytwin::protocol::sensors::SensorKind::Noise,
+            level: citytwin::protocol::sensors::AlarmLevel::Alarm,
+            previous: citytwin::protocol::sensors::AlarmLevel::Normal,
+            value: 99.0,
+            time_ms: now_ms,
+        })
+        .collect();
+    store.insert_alarms(&raised).unwrap();
+    drop(store);
+    config.listen = addr;
+    let server = citytwin_server::ServerHandle::start(config).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while app.world().resource::<Live>().alarms.iter().filter(|a| a.seq > after).count() < raised.len() {
+        assert!(std::time::Instant::now() < deadline, "the alarms raised while away did not arrive");
+        app.update();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let live = app.world().resource::<Live>();
+    assert_eq!(live.status, LiveStatus::Open);
+    let got: Vec<u64> = live.alarms.iter().rev().map(|a| a.seq).filter(|s| *s > after).collect();
+    let want: Vec<u64> = raised.iter().map(|a| a.seq).collect();
+    assert_eq!(got[..want.len()], want[..], "each alarm raised while away, once, in order");
+    server.stop().unwrap();
 }

@@ -4,6 +4,7 @@
 # .gz copies the data server sends to browsers that accept gzip.
 #
 #   bash wasm/build.sh            # then: cargo run --release -p citytwin-server -- --web-root .
+#   bash wasm/build.sh --no-opt   # skips wasm-opt (tests: same behaviour, larger module, ~10 min less)
 #
 # Normal machines: `rustup target add wasm32-unknown-unknown` and
 # `cargo install wasm-bindgen-cli --version <the wasm-bindgen version in Cargo.lock>`.
@@ -14,6 +15,8 @@
 # binaryen's wasm-opt is installed from npm if none is on PATH, default ~/.cache/citytwin-npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+OPTIMISE=1
+[ "${1:-}" = "--no-opt" ] && OPTIMISE=0
 ROOT=$PWD
 OUT=$ROOT/wasm/pkg
 TARGET_DIR=${CITYTWIN_WASM_TARGET_DIR:-$HOME/.cache/citytwin-wasm-target}
@@ -54,21 +57,23 @@ rm -rf "$OUT.tmp" && mkdir -p "$OUT.tmp"
 "$BINDGEN" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT.tmp" --out-name citytwin \
   "$TARGET_DIR/wasm32-unknown-unknown/web/citytwin-web.wasm"
 
-WASM_OPT=$(command -v wasm-opt || true)
-if [ -n "$WASM_OPT" ] && ! "$WASM_OPT" --version | grep -Eq "version (1[2-9][0-9]|[2-9][0-9]{2})"; then
-  WASM_OPT=""  # Debian's binaryen 108 breaks wasm-bindgen's externref table
-fi
-if [ -z "$WASM_OPT" ] && command -v npm >/dev/null; then
-  [ -x "$NPM_DIR/node_modules/.bin/wasm-opt" ] || npm install --prefix "$NPM_DIR" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" >&2
-  WASM_OPT=$NPM_DIR/node_modules/.bin/wasm-opt
-fi
-if [ -x "$WASM_OPT" ]; then
-  "$WASM_OPT" -Os --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    "$OUT.tmp/citytwin_bg.wasm" -o "$OUT.tmp/citytwin_bg.opt.wasm"
-  mv "$OUT.tmp/citytwin_bg.opt.wasm" "$OUT.tmp/citytwin_bg.wasm"
-else
-  echo "build.sh: WARNING: no wasm-opt (binaryen >= 116, or npm to install it): the .wasm is not size-optimised" >&2
+if [ $OPTIMISE = 1 ]; then
+  WASM_OPT=$(command -v wasm-opt || true)
+  if [ -n "$WASM_OPT" ] && ! "$WASM_OPT" --version | grep -Eq "version (1[2-9][0-9]|[2-9][0-9]{2})"; then
+    WASM_OPT=""  # Debian's binaryen 108 breaks wasm-bindgen's externref table
+  fi
+  if [ -z "$WASM_OPT" ] && command -v npm >/dev/null; then
+    [ -x "$NPM_DIR/node_modules/.bin/wasm-opt" ] || npm install --prefix "$NPM_DIR" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" >&2
+    WASM_OPT=$NPM_DIR/node_modules/.bin/wasm-opt
+  fi
+  if [ -x "$WASM_OPT" ]; then
+    "$WASM_OPT" -Os --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
+      --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      "$OUT.tmp/citytwin_bg.wasm" -o "$OUT.tmp/citytwin_bg.opt.wasm"
+    mv "$OUT.tmp/citytwin_bg.opt.wasm" "$OUT.tmp/citytwin_bg.wasm"
+  else
+    echo "build.sh: WARNING: no wasm-opt (binaryen >= 116, or npm to install it): the .wasm is not size-optimised" >&2
+  fi
 fi
 for f in "$OUT.tmp"/citytwin_bg.wasm "$OUT.tmp"/citytwin.js; do gzip -9 -k -f "$f"; done
 rm -rf "$OUT" && mv "$OUT.tmp" "$OUT"

@@ -161,23 +161,31 @@ pub async fn list(
     Ok(Json(serde_json::json!({"count": matched.len(), "offset": q.offset, "cameras": page})))
 }
 
-fn camera<'a>(state: &'a AppState, id: &str) -> ApiResult<&'a Camera> {
+/// The camera `id` for a feed, checked and audited. Callers who may not list cameras (public)
+/// get the same audited 404 whether or not the camera exists, so they cannot count them.
+async fn feed_camera<'a>(state: &'a AppState, caller: &Caller, id: &str, action: &str) -> ApiResult<&'a Camera> {
     let n: usize = id.parse().map_err(|_| ApiError::bad_request(format!("camera id {id:?} is not a number")))?;
-    n.checked_sub(1).and_then(|i| state.cameras.get(i)).ok_or_else(|| ApiError::not_found(format!("no camera {n}")))
+    let found = n.checked_sub(1).and_then(|i| state.cameras.get(i));
+    let missing = || ApiError::not_found(format!("no camera {n}"));
+    if caller.role < Role::Planner {
+        state.audit(caller, action, &format!("camera {n}"), false).await;
+        return Err(missing());
+    }
+    let cam = found.ok_or_else(missing)?;
+    require(state, caller, Role::Operator, action, &format!("camera {}", cam.id)).await?;
+    Ok(cam)
 }
 
 /// `GET /api/cameras/{id}/snapshot.jpg` (operators).
 pub async fn snapshot(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
-    let cam = camera(&state, &id)?;
-    require(&state, &caller, Role::Operator, "view", &format!("camera {}", cam.id)).await?;
+    let cam = feed_camera(&state, &caller, &id, "view").await?;
     Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store")], frame(cam, now_ms()))
         .into_response())
 }
 
 /// `GET /api/cameras/{id}/feed.mjpg` (operators): MJPEG, a frame a second until the client leaves.
 pub async fn feed(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
-    let cam = camera(&state, &id)?.clone();
-    require(&state, &caller, Role::Operator, "stream", &format!("camera {}", cam.id)).await?;
+    let cam = feed_camera(&state, &caller, &id, "stream").await?.clone();
     let shutdown = state.shutdown.clone();
     let stream = futures_util::stream::unfold((cam, true), move |(cam, first)| {
         let mut shutdown = shutdown.clone();

@@ -5,8 +5,11 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
+use citytwin_protocol::live::AlarmEvent;
+use citytwin_protocol::sensors::{AlarmLevel, SensorKind};
 use citytwin_server::auth::Role;
 use citytwin_server::config::{TilesetConfig, TokenConfig};
+use citytwin_server::store::Store;
 use citytwin_server::{Config, ServerHandle};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -18,6 +21,8 @@ fn config(data: &Path, tiles: Option<&Path>) -> Config {
     let mut c = Config { listen: ([127, 0, 0, 1], 0).into(), data_dir: data.into(), ..Default::default() };
     c.sensors.count = 2000;
     c.sensors.history_interval_s = 1;
+    // Every sensor reports each second, so the history (one row per new reading) grows each second.
+    c.sensors.report_interval_s = [1, 1];
     c.cameras.count = 20;
     c.tokens = vec![
         TokenConfig { token: PLANNER.into(), role: Role::Planner, name: "planning office".into() },
@@ -90,7 +95,18 @@ async fn static_tiles_cache_range_compress_and_stay_inside_their_directory() {
     let r =
         client().get(format!("{base}/tiles/city/tileset.json")).header("If-None-Match", &etag).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
-    assert!(r.headers().get("last-modified").is_none() || r.headers()["etag"] == etag.as_str());
+    assert_eq!(r.headers()["etag"], etag.as_str(), "a 304 repeats the validator it matched");
+    let last_modified = get(&format!("{base}/tiles/city/tileset.json"), None).await.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let r = client()
+        .get(format!("{base}/tiles/city/tileset.json"))
+        .header("If-Modified-Since", &last_modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED, "Last-Modified ({last_modified}) revalidates too");
     let r = client()
         .get(format!("{base}/tiles/city/tileset.json"))
         .header("If-None-Match", "\"other\"")
@@ -107,10 +123,27 @@ async fn static_tiles_cache_range_compress_and_stay_inside_their_directory() {
         let r = get(&format!("{base}/tiles/city/{path}"), None).await;
         assert_eq!((r.status(), r.headers()["content-type"].to_str().unwrap()), (StatusCode::OK, ct), "{path}");
     }
-    let r = client().get(format!("{base}/tiles/city/a.glb")).header("Range", "bytes=10-19").send().await.unwrap();
+    // A range asked for together with compression: the bytes come as stored, never re-encoded. The
+    // same request without the range is compressed, so the assertion can fail.
+    let ranged = |range: Option<&str>| {
+        let mut r = client().get(format!("{base}/tiles/city/tileset.json")).header("Accept-Encoding", "gzip");
+        if let Some(range) = range {
+            r = r.header("Range", range);
+        }
+        r.send()
+    };
+    assert_eq!(ranged(None).await.unwrap().headers()["content-encoding"], "gzip");
+    let r = ranged(Some("bytes=10-19")).await.unwrap();
     assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
-    assert_eq!(r.headers()["content-range"], "bytes 10-19/3000");
+    assert!(r.headers()["content-range"].to_str().unwrap().starts_with("bytes 10-19/"));
     assert!(r.headers().get("content-encoding").is_none(), "ranges are never re-encoded");
+    let stored = std::fs::read(tiles.path().join("tileset.json")).unwrap();
+    assert_eq!(r.bytes().await.unwrap(), stored[10..20], "the stored bytes 10–19");
+    let r = client().get(format!("{base}/tiles/city/a.glb")).header("Range", "bytes=10-19").send().await.unwrap();
+    assert_eq!(
+        (r.status(), r.headers()["content-range"].to_str().unwrap()),
+        (StatusCode::PARTIAL_CONTENT, "bytes 10-19/3000")
+    );
     assert_eq!(r.bytes().await.unwrap().len(), 10);
 
     for enc in ["gzip", "br"] {
@@ -311,6 +344,17 @@ async fn sensorthings_queries_page_filter_expand_and_hide_restricted_sensors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_and_alarm_numbers_survive_a_restart() {
     let data = tempfile::tempdir().unwrap();
+    // An alarm numbered 41 from an earlier run, so the sequence is not 0 and a reset would show.
+    let earlier = AlarmEvent {
+        seq: 41,
+        sensor: 3,
+        kind: SensorKind::Noise,
+        level: AlarmLevel::Alarm,
+        previous: AlarmLevel::Normal,
+        value: 90.0,
+        time_ms: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64,
+    };
+    Store::open(&data.path().join("history.sqlite")).unwrap().insert_alarms(&[earlier]).unwrap();
     let server = ServerHandle::start(config(data.path(), None)).unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (_, before) = json(&format!("{}/v1.1/Observations?$count=true&$top=1", server.url()), None).await;
@@ -318,6 +362,7 @@ async fn history_and_alarm_numbers_survive_a_restart() {
     assert!(n_before >= 1000, "{before}");
     let (_, health) = json(&format!("{}/healthz", server.url()), None).await;
     let seq_before = health["last_alarm_seq"].as_u64().unwrap();
+    assert!(seq_before >= 41, "the sequence continues from the stored alarms: {health}");
     server.stop().unwrap();
 
     let server = ServerHandle::start(config(data.path(), None)).unwrap();

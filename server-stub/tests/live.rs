@@ -59,7 +59,7 @@ async fn subscribe_then_snapshot_then_only_changes() {
     let mut ws = connect(&server).await;
     send(&mut ws, r#"{"type":"subscribe","layers":["sensors/pm25","sensors/noise"],"bbox":[113.9,22.4,114.2,22.7]}"#)
         .await;
-    let ServerMessage::Subscribed { sensors, layers } = next(&mut ws).await else { panic!("subscribed first") };
+    let ServerMessage::Subscribed { sensors, layers, .. } = next(&mut ws).await else { panic!("subscribed first") };
     assert!(sensors > 100, "{sensors}");
     assert_eq!(layers, vec!["sensors/pm25", "sensors/noise"]);
     let ServerMessage::Values { readings: snapshot, .. } = next(&mut ws).await else { panic!("then a snapshot") };
@@ -189,15 +189,130 @@ async fn shutdown_closes_live_sessions() {
     send(&mut ws, r#"{"type":"subscribe"}"#).await;
     assert!(matches!(next(&mut ws).await, ServerMessage::Subscribed { .. }));
     let stopping = tokio::task::spawn_blocking(move || server.stop());
+    // A graceful close: a close frame saying the server is going away, not a dropped connection.
     let closed = tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(Ok(m)) = ws.next().await {
-            if matches!(m, Message::Close(_)) {
-                return true;
+            if let Message::Close(frame) = m {
+                return frame.map(|f| u16::from(f.code));
             }
         }
-        true
+        None
     })
     .await;
-    assert_eq!(closed, Ok(true));
+    assert_eq!(closed, Ok(Some(1001)), "closed with 1001 (going away)");
     tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("stops in time").unwrap().unwrap();
+}
+
+/// The server's `last_alarm_seq`.
+async fn last_alarm_seq(server: &ServerHandle) -> u64 {
+    let health: serde_json::Value =
+        reqwest::get(format!("{}/healthz", server.url())).await.unwrap().json().await.unwrap();
+    health["last_alarm_seq"].as_u64().unwrap()
+}
+
+/// Alarms from `ws` until one numbered `until` or later, skipping everything else.
+async fn alarms_until(ws: &mut Ws, until: u64) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while seqs.last().is_none_or(|s| *s < until) {
+        assert!(std::time::Instant::now() < deadline, "alarms up to {until} did not come: {seqs:?}");
+        if let ServerMessage::Alarm(e) = next(ws).await {
+            seqs.push(e.seq);
+        }
+    }
+    seqs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_drops_while_alarms_fire_gets_each_exactly_once_in_order_on_resume() {
+    let data = tempfile::tempdir().unwrap();
+    let mut c = config(data.path());
+    // Enough sensors that alarms fire every second; a planner sees every layer, so every alarm is theirs.
+    c.sensors.count = 200_000;
+    c.tokens = vec![citytwin_server::config::TokenConfig {
+        token: "planner-token-0000000001".into(),
+        role: citytwin_server::auth::Role::Planner,
+        name: "planning office".into(),
+    }];
+    let server = ServerHandle::start(c).unwrap();
+    let url = format!("ws://{}/live?access_token=planner-token-0000000001", server.addr);
+    let mut ws = tokio_tungstenite::connect_async(&url).await.unwrap().0;
+    send(&mut ws, r#"{"type":"subscribe"}"#).await;
+    assert!(matches!(next(&mut ws).await, ServerMessage::Subscribed { .. }));
+    // Some alarms live, then the connection drops.
+    let first = last_alarm_seq(&server).await + 3;
+    let mut seen = alarms_until(&mut ws, first).await;
+    drop(ws);
+    // Alarms fire while the client is away.
+    let away_from = last_alarm_seq(&server).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while last_alarm_seq(&server).await < away_from + 5 {
+        assert!(std::time::Instant::now() < deadline, "no alarms fired in 30 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Reconnect, resume after the last alarm seen, and read on past the newest.
+    let mut ws = tokio_tungstenite::connect_async(&url).await.unwrap().0;
+    let resume = *seen.last().unwrap();
+    send(&mut ws, &format!(r#"{{"type":"subscribe","resume_after_alarm":{resume}}}"#)).await;
+    assert!(matches!(next(&mut ws).await, ServerMessage::Subscribed { .. }));
+    let target = last_alarm_seq(&server).await + 2;
+    seen.extend(alarms_until(&mut ws, target).await);
+    let start = seen[0];
+    let expected: Vec<u64> = (start..start + seen.len() as u64).collect();
+    assert_eq!(seen, expected, "every alarm exactly once, in order, across the gap ({away_from}..)");
+    assert!(seen.iter().any(|s| *s > away_from + 4), "the gap's alarms came after the reconnect");
+    server.stop().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_reader_gets_fewer_fresher_messages_than_ticks_and_is_dropped_after_30_s() {
+    let data = tempfile::tempdir().unwrap();
+    let mut c = config(data.path());
+    // Every sensor changes every second: each tick's values are megabytes, so a reader that stops
+    // fills the socket buffers within two ticks and the server's sends block.
+    c.sensors.count = 100_000;
+    c.sensors.report_interval_s = [1, 1];
+    let server = ServerHandle::start(c).unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(server.addr).await.unwrap();
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+    let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{}/live", server.addr), stream).await.unwrap();
+    send(&mut ws, r#"{"type":"subscribe"}"#).await;
+    assert!(matches!(next(&mut ws).await, ServerMessage::Subscribed { .. }));
+    assert!(matches!(next(&mut ws).await, ServerMessage::Values { .. }));
+
+    // Stall for 6 ticks, then drain: a server that queued would now deliver 6 messages.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let drained_at = std::time::Instant::now();
+    let mut values = Vec::new();
+    while drained_at.elapsed() < Duration::from_millis(2500) {
+        match tokio::time::timeout(Duration::from_millis(500), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                if let ServerMessage::Values { time_ms, readings } = serde_json::from_str(&t).unwrap() {
+                    values.push((time_ms, readings.len()));
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            _ => break,
+        }
+    }
+    let during_stall = values.iter().filter(|(t, _)| *t <= citytwin_server::sensors::live::now_ms() - 2_500).count();
+    assert!(during_stall <= 3, "{during_stall} messages from the 6 stalled ticks: a backlog, not coalescing");
+    let newest = values.iter().map(|(t, _)| *t).max().expect("values after the stall");
+    assert!(citytwin_server::sensors::live::now_ms() - newest < 3_000, "the newest values are fresh");
+
+    // Stall past the 30 s send timeout: the server drops the connection.
+    tokio::time::sleep(Duration::from_secs(33)).await;
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return true,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert_eq!(ended, Ok(true), "the stalled client was dropped");
+    server.stop().unwrap();
 }

@@ -3,13 +3,19 @@
 //! 1. The client sends [`ClientMessage::Subscribe`]: layers (empty = every layer its role may
 //!    see), and an area: a WGS84 bbox, or slippy-map tiles `z/x/y`. It may resubscribe at any time.
 //!    After a reconnect it sends `resume_after_alarm` with the last alarm `seq` it saw.
-//! 2. The server answers [`ServerMessage::Subscribed`] with the sensors it matched, then every
-//!    alarm after `resume_after_alarm`, then a [`ServerMessage::Values`] snapshot.
+//! 2. The server answers [`ServerMessage::Subscribed`] with the sensors it matched and its alarm
+//!    cursor (`resume_after_alarm`, or its newest alarm), then every alarm of the subscription after
+//!    the cursor, then a [`ServerMessage::Values`] snapshot.
 //! 3. Then at most once a second: [`ServerMessage::Values`] with only the values that changed since
 //!    the last message to this client (so at most 1 Hz per sensor), and [`ServerMessage::Alarm`]s
 //!    in `seq` order. A slow client never builds a queue: each message carries the latest values.
-//! 4. [`ServerMessage::Heartbeat`] every 10 s carries `last_alarm_seq`; a client that sees it
-//!    ahead of what it received knows to resume. Clients may send [`ClientMessage::Ping`].
+//! 4. [`ServerMessage::Heartbeat`] on connecting and every 10 s carries `last_alarm_seq`: on a
+//!    subscribed connection, the connection's cursor (every alarm of the subscription up to it has
+//!    been sent before the heartbeat); before any subscription, the server's newest alarm.
+//!    Clients may send [`ClientMessage::Ping`].
+//!
+//! Exactly once, in order: a client keeps as its cursor the highest of the `seq`s it received in
+//! alarms, `Subscribed` and heartbeats, and resumes after it; alarms at or below it are replays.
 //!
 //! Sensors are referred to by index (`sensor`), the same as SensorThings `Thing` id − 1.
 
@@ -48,6 +54,9 @@ pub enum ServerMessage {
     Subscribed {
         sensors: usize,
         layers: Vec<String>,
+        /// Alarms after this `seq` follow.
+        #[serde(default)]
+        alarm_cursor: u64,
     },
     /// Changed readings; `time_ms` is when the newest of them was measured (Unix ms).
     Values {
@@ -79,6 +88,34 @@ pub struct AlarmEvent {
     pub previous: AlarmLevel,
     pub value: f32,
     pub time_ms: i64,
+}
+
+/// The most layers one subscription names.
+pub const MAX_LAYERS: usize = 16;
+/// The most areas (the bbox and the tiles together) one subscription names.
+pub const MAX_AREAS: usize = 64;
+
+/// A subscription's areas as WGS84 bboxes, checked before any work is done on them: at most
+/// [`MAX_LAYERS`] layers and [`MAX_AREAS`] areas, every tile `z/x/y` valid, every bbox finite with
+/// west ≤ east and south ≤ north.
+pub fn subscription_areas(
+    layers: &[String],
+    bbox: Option<[f64; 4]>,
+    tiles: &[String],
+) -> Result<Vec<[f64; 4]>, String> {
+    if layers.len() > MAX_LAYERS || bbox.is_some() as usize + tiles.len() > MAX_AREAS {
+        return Err(format!("a subscription names at most {MAX_LAYERS} layers and {MAX_AREAS} areas"));
+    }
+    let mut boxes: Vec<[f64; 4]> = bbox.into_iter().collect();
+    for t in tiles {
+        boxes.push(tile_bbox(t).ok_or_else(|| format!("bad tile {t:?}: expected z/x/y"))?);
+    }
+    for b in &boxes {
+        if b.iter().any(|v| !v.is_finite()) || b[0] > b[2] || b[1] > b[3] {
+            return Err(format!("bad bbox {b:?}: expected [west, south, east, north]"));
+        }
+    }
+    Ok(boxes)
 }
 
 /// The WGS84 bbox `[west, south, east, north]` of a slippy-map tile `z/x/y`.
@@ -114,6 +151,19 @@ mod tests {
         assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"nope"}"#).is_err());
         let v = ServerMessage::Values { time_ms: 5, readings: vec![Reading(3, 1.5, AlarmLevel::Alarm)] };
         assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"type":"values","time_ms":5,"readings":[[3,1.5,"alarm"]]}"#);
+    }
+
+    #[test]
+    fn subscriptions_are_bounded_and_checked() {
+        let tiles = |n: usize| vec!["3/1/2".to_owned(); n];
+        assert_eq!(subscription_areas(&[], Some([1.0, 2.0, 3.0, 4.0]), &tiles(2)).unwrap().len(), 3);
+        assert_eq!(subscription_areas(&[], None, &tiles(MAX_AREAS)).unwrap().len(), MAX_AREAS);
+        assert!(subscription_areas(&[], Some([1.0, 2.0, 3.0, 4.0]), &tiles(MAX_AREAS)).is_err());
+        assert!(subscription_areas(&vec!["x".to_owned(); MAX_LAYERS + 1], None, &[]).is_err());
+        assert!(subscription_areas(&[], Some([3.0, 2.0, 1.0, 4.0]), &[]).is_err());
+        assert!(subscription_areas(&[], Some([f64::NAN, 2.0, 3.0, 4.0]), &[]).is_err());
+        assert!(subscription_areas(&[], None, &["9/9".to_owned()]).is_err());
+        assert!(subscription_areas(&[], None, &[]).unwrap().is_empty());
     }
 
     #[test]

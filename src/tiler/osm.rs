@@ -47,23 +47,55 @@ fn is_building(tags: &BuildingTags<'_>) -> bool {
     tags.get("building").is_some_and(|v| v != "no")
 }
 
-/// Runs one pass over the file. Panics inside the PBF decoder (possible on corrupt input)
-/// become errors: bad input never takes the process down.
-fn pass(path: &Path, mut f: impl FnMut(Element<'_>)) -> Result<(), OsmError> {
-    let err = |message: String| OsmError::Read { path: path.display().to_string(), message };
-    let reader = ElementReader::from_path(path).map_err(|e| err(e.to_string()))?;
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.for_each(&mut f))) {
-        Ok(result) => result.map_err(|e| err(e.to_string())),
-        Err(_) => Err(err("the PBF decoder failed on corrupt data".into())),
+/// Where an extract is read from: a file, or bytes already in memory.
+#[derive(Debug, Clone, Copy)]
+enum Source<'a> {
+    File(&'a Path),
+    Bytes(&'a [u8]),
+}
+
+impl Source<'_> {
+    fn name(&self) -> String {
+        match self {
+            Source::File(p) => p.display().to_string(),
+            Source::Bytes(b) => format!("{} bytes of PBF", b.len()),
+        }
     }
 }
 
-/// Reads buildings and roads from `path`.
+/// Runs one pass over the extract. Panics inside the PBF decoder (possible on corrupt input)
+/// become errors: bad input never takes the process down.
+fn pass(source: Source<'_>, mut f: impl FnMut(Element<'_>)) -> Result<(), OsmError> {
+    let err = |message: String| OsmError::Read { path: source.name(), message };
+    match source {
+        Source::File(path) => each(ElementReader::from_path(path).map_err(|e| err(e.to_string()))?, &mut f),
+        Source::Bytes(bytes) => each(ElementReader::new(std::io::Cursor::new(bytes)), &mut f),
+    }
+    .map_err(err)
+}
+
+fn each<R: std::io::Read + Send>(reader: ElementReader<R>, f: &mut impl FnMut(Element<'_>)) -> Result<(), String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.for_each(f))) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err("the PBF decoder failed on corrupt data".into()),
+    }
+}
+
+/// Reads buildings and roads from the extract at `path`.
 pub fn read_pbf(path: &Path) -> Result<City, OsmError> {
+    read(Source::File(path))
+}
+
+/// Reads buildings and roads from an extract in memory.
+pub fn read_pbf_bytes(bytes: &[u8]) -> Result<City, OsmError> {
+    read(Source::Bytes(bytes))
+}
+
+fn read(source: Source<'_>) -> Result<City, OsmError> {
     let mut warnings = Warnings::default();
     // Pass 1: building multipolygons and their member ways.
     let mut relations = Vec::new();
-    pass(path, |e| {
+    pass(source, |e| {
         if let Element::Relation(r) = e {
             let tags = tag_pairs(r.tags());
             let t = borrowed(&tags);
@@ -83,7 +115,7 @@ pub fn read_pbf(path: &Path) -> Result<City, OsmError> {
 
     // Pass 2: building ways, road ways, member ways.
     let (mut building_ways, mut road_ways, mut members) = (Vec::new(), Vec::new(), HashMap::new());
-    pass(path, |e| {
+    pass(source, |e| {
         if let Element::Way(w) = e {
             let id = w.id();
             let tags = tag_pairs(w.tags());
@@ -121,7 +153,7 @@ pub fn read_pbf(path: &Path) -> Result<City, OsmError> {
         .copied()
         .collect();
     let mut degrees: HashMap<i64, (f64, f64)> = HashMap::with_capacity(needed.len());
-    pass(path, |e| {
+    pass(source, |e| {
         let (id, lon, lat) = match e {
             Element::Node(n) => (n.id(), n.lon(), n.lat()),
             Element::DenseNode(n) => (n.id(), n.lon(), n.lat()),
@@ -132,7 +164,7 @@ pub fn read_pbf(path: &Path) -> Result<City, OsmError> {
         }
     })?;
     if building_ways.is_empty() && relations.is_empty() {
-        return Err(OsmError::NoBuildings { path: path.display().to_string() });
+        return Err(OsmError::NoBuildings { path: source.name() });
     }
 
     // The frame: centred on the extent of everything used.
@@ -142,7 +174,7 @@ pub fn read_pbf(path: &Path) -> Result<City, OsmError> {
         hi = [hi[0].max(*lon), hi[1].max(*lat)];
     }
     if !lo[0].is_finite() {
-        return Err(OsmError::Read { path: path.display().to_string(), message: "no node coordinates".into() });
+        return Err(OsmError::Read { path: source.name(), message: "no node coordinates".into() });
     }
     let origin = Cartographic::from_degrees(0.5 * (lo[0] + hi[0]), 0.5 * (lo[1] + hi[1]), 0.0);
     let frame = LocalFrame::new(origin);
@@ -231,7 +263,7 @@ pub fn read_pbf(path: &Path) -> Result<City, OsmError> {
         warnings.push("osm", format!("{missing} road node references missing from the extract; roads split there"));
     }
     if buildings.is_empty() {
-        return Err(OsmError::NoBuildings { path: path.display().to_string() });
+        return Err(OsmError::NoBuildings { path: source.name() });
     }
     Ok(City { origin, buildings, roads, warnings })
 }

@@ -188,6 +188,11 @@ impl Refine {
     }
 }
 
+/// Tileset JSON nests at most this deep, serde_json's recursion limit: deeper is an error, so a
+/// tile tree read from JSON is at most about 60 tiles deep and every walk over it is bounded. (Deep
+/// trees are what implicit tiling is for.) Inflated size is bounded by [`gzip::MAX_INFLATED_BYTES`].
+pub const MAX_JSON_DEPTH: usize = 128;
+
 /// Parses tileset JSON (gzip allowed) and checks it, returning warnings beside the tileset.
 pub fn parse_tileset(bytes: &[u8]) -> Result<(Tileset, Warnings), TilesError> {
     let mut warnings = Warnings::default();
@@ -268,6 +273,29 @@ mod tests {
         let again = serde_json::to_value(&ts).unwrap();
         assert_eq!(again["asset"]["extras"]["k"], 1);
         assert_eq!(again["root"]["children"][0]["extensions"]["VENDOR_x"]["a"][1], 2);
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let nested = |levels: usize| {
+            let tile = r#"{"boundingVolume":{"sphere":[0,0,0,5]},"geometricError":0"#;
+            let mut json = String::new();
+            for _ in 0..levels {
+                json.push_str(tile);
+                json.push_str(r#","children":["#);
+            }
+            json.push_str(tile);
+            json.push('}');
+            for _ in 0..levels {
+                json.push_str("]}");
+            }
+            format!(r#"{{"asset":{{"version":"1.1"}},"geometricError":1,"root":{json}}}"#)
+        };
+        assert!(parse_tileset(nested(50).as_bytes()).is_ok());
+        for levels in [MAX_JSON_DEPTH, 100_000] {
+            let e = parse_tileset(nested(levels).as_bytes()).unwrap_err().to_string();
+            assert!(e.contains("recursion limit"), "{levels}: {e}");
+        }
     }
 
     #[test]

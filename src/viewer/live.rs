@@ -60,10 +60,12 @@ pub struct Live {
     /// Readings received so far (updates, not sensors).
     pub updates: u64,
     pub alarms: VecDeque<AlarmEvent>,
-    /// The newest alarm seen: a reconnect resumes after it.
-    last_seq: Option<u64>,
-    /// The server announced alarms we missed; resubscribe with resume.
-    behind: bool,
+    /// Every alarm of the subscription up to this `seq` has been received (from alarms,
+    /// `Subscribed` and heartbeats): a reconnect resumes after it, and older alarms are replays.
+    alarm_cursor: Option<u64>,
+    /// This connection's subscription is confirmed: its heartbeats now carry its own cursor (before
+    /// it, they carry the server's newest alarm, which says nothing of what we received).
+    confirmed: bool,
     /// Messages the client could not read, and the first such problem.
     pub bad_messages: u64,
     pub last_error: Option<String>,
@@ -80,8 +82,8 @@ impl Default for Live {
             subscribed: 0,
             updates: 0,
             alarms: VecDeque::new(),
-            last_seq: None,
-            behind: false,
+            alarm_cursor: None,
+            confirmed: false,
             bad_messages: 0,
             last_error: None,
         }
@@ -92,29 +94,34 @@ impl Live {
     /// Applies one server message.
     pub fn apply(&mut self, msg: ServerMessage) {
         match msg {
-            ServerMessage::Subscribed { sensors, .. } => {
+            ServerMessage::Subscribed { sensors, alarm_cursor, .. } => {
                 self.subscribed = sensors;
                 self.readings.clear();
-                self.behind = false;
+                self.confirmed = true;
+                self.advance(alarm_cursor);
             }
             ServerMessage::Values { readings, .. } => {
                 self.updates += readings.len() as u64;
                 self.readings.extend(readings.into_iter().map(|r| (r.0, (r.1, r.2))));
             }
             ServerMessage::Alarm(a) => {
-                if self.last_seq.is_some_and(|s| a.seq <= s) {
+                if self.alarm_cursor.is_some_and(|s| a.seq <= s) {
                     return; // replayed after a resume: already seen
                 }
-                self.last_seq = Some(a.seq);
+                self.alarm_cursor = Some(a.seq);
                 self.alarms.push_front(a);
                 self.alarms.truncate(ALARMS_KEPT);
             }
-            ServerMessage::Heartbeat { last_alarm_seq, .. } => {
-                self.behind = last_alarm_seq > self.last_seq.unwrap_or(0);
-            }
+            ServerMessage::Heartbeat { last_alarm_seq, .. } if self.confirmed => self.advance(last_alarm_seq),
+            ServerMessage::Heartbeat { .. } => {}
             ServerMessage::Pong { .. } => {}
             ServerMessage::Error { message } => self.problem(format!("server: {message}")),
         }
+    }
+
+    /// Every alarm up to `seq` has been received.
+    fn advance(&mut self, seq: u64) {
+        self.alarm_cursor = Some(self.alarm_cursor.map_or(seq, |c| c.max(seq)));
     }
 
     /// Applies a text frame; an unreadable one is counted and reported once.
@@ -145,7 +152,7 @@ impl Live {
             layers: Vec::new(),
             bbox: Some(area),
             tiles: Vec::new(),
-            resume_after_alarm: self.last_seq,
+            resume_after_alarm: self.alarm_cursor,
         };
         serde_json::to_string(&msg).unwrap_or_default()
     }
@@ -217,6 +224,7 @@ fn receive(cam: Res<GeoCamera>, mut live: ResMut<Live>) {
             SocketEvent::Open => {
                 info!("live sensors: connected");
                 live.status = LiveStatus::Open;
+                live.confirmed = false;
                 live.backoff_s = 1.0;
                 if let Some(area) = camera_area(&cam) {
                     send_subscription(&mut live, area);
@@ -245,14 +253,13 @@ fn send_subscription(live: &mut Live, area: [f64; 4]) {
     }
 }
 
-/// Resubscribes when the camera has moved to another area, or when alarms were missed.
+/// Resubscribes when the camera has moved to another area.
 fn follow_camera(cam: Res<GeoCamera>, mut live: ResMut<Live>) {
     if live.status != LiveStatus::Open {
         return;
     }
     let Some(next) = camera_area(&cam) else { return };
-    if live.behind || live.area.is_none_or(|a| area_moved(&a, &next)) {
-        live.behind = false;
+    if live.area.is_none_or(|a| area_moved(&a, &next)) {
         send_subscription(&mut live, next);
     }
 }
@@ -334,7 +341,7 @@ mod tests {
     #[test]
     fn readings_replace_older_values_and_count_by_level() {
         let mut live = Live::default();
-        live.apply(ServerMessage::Subscribed { sensors: 3, layers: vec![] });
+        live.apply(ServerMessage::Subscribed { sensors: 3, layers: vec![], alarm_cursor: 0 });
         live.apply(ServerMessage::Values {
             time_ms: 0,
             readings: vec![
@@ -365,15 +372,25 @@ mod tests {
     }
 
     #[test]
-    fn a_heartbeat_ahead_of_us_asks_for_a_resume() {
+    fn the_cursor_follows_subscriptions_alarms_and_heartbeats_and_never_goes_back() {
         let mut live = Live::default();
-        live.apply(alarm(5, AlarmLevel::Alarm));
-        live.apply(ServerMessage::Heartbeat { time_ms: 0, last_alarm_seq: 5 });
-        assert!(!live.behind);
-        live.apply(ServerMessage::Heartbeat { time_ms: 0, last_alarm_seq: 8 });
-        assert!(live.behind);
-        live.apply(ServerMessage::Subscribed { sensors: 0, layers: vec![] });
-        assert!(!live.behind);
+        let resume = |live: &mut Live| match serde_json::from_str(&live.subscribe([0.0, 0.0, 1.0, 1.0])).unwrap() {
+            ClientMessage::Subscribe { resume_after_alarm, .. } => resume_after_alarm,
+            other => panic!("{other:?}"),
+        };
+        // Before the subscription is confirmed, a heartbeat tells the server's newest alarm, not ours.
+        live.apply(ServerMessage::Heartbeat { time_ms: 0, last_alarm_seq: 99 });
+        assert_eq!(resume(&mut live), None, "a first subscription starts at the server's newest alarm");
+        live.apply(ServerMessage::Subscribed { sensors: 3, layers: vec![], alarm_cursor: 40 });
+        assert_eq!(resume(&mut live), Some(40));
+        // Alarms of other areas advance the server's cursor: its heartbeat says we have all up to 57.
+        live.apply(ServerMessage::Heartbeat { time_ms: 0, last_alarm_seq: 57 });
+        assert_eq!(resume(&mut live), Some(57));
+        live.apply(alarm(58, AlarmLevel::Alarm));
+        live.apply(ServerMessage::Heartbeat { time_ms: 0, last_alarm_seq: 50 });
+        assert_eq!(resume(&mut live), Some(58), "never back");
+        live.apply(alarm(58, AlarmLevel::Alarm));
+        assert_eq!(live.alarms.len(), 1, "a replay is dropped");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Tile content to render data: glb (via the `gltf` crate), b3dm, i3dm instances and pnts
 //! points become plain mesh parts with their placement in the tile, built off the main thread;
-//! Bevy assets are made from them on the main thread.
+//! Bevy assets are made from them on the main thread. Content past the bounds of `mesh_limits`
+//! is an error for its tile, never a panic.
 
 use bevy::asset::RenderAssetUsages;
 use bevy::image::{CompressedImageFormats, Image, ImageSampler, ImageType};
@@ -13,6 +14,8 @@ use crate::tiles::UpAxis;
 use crate::tiles::content::features::GltfView;
 use crate::tiles::content::{Instances, Model, Points, TileContent};
 use crate::tiles::uri;
+
+use super::mesh_limits::{check_accessor, check_part, check_placements, check_texture};
 
 /// One drawable: geometry, material and where it sits in its tile (or in each instance).
 #[derive(Debug, Clone, Default)]
@@ -44,14 +47,25 @@ pub fn z_up_from(up: UpAxis) -> DMat4 {
 
 /// The parts of a tile's content; `ecef_from_tile` orients i3dm `EAST_NORTH_UP` instances.
 pub fn parts(content: &TileContent, up: UpAxis, ecef_from_tile: &DMat4) -> Result<Vec<PartData>, String> {
+    let parts = content_parts(content, up, ecef_from_tile)?;
+    check_placements(&parts)?;
+    Ok(parts)
+}
+
+fn content_parts(content: &TileContent, up: UpAxis, ecef_from_tile: &DMat4) -> Result<Vec<PartData>, String> {
     match content {
         TileContent::Model(m) => model_parts(m, up),
-        TileContent::Points(p) => Ok(vec![points_part(p)]),
+        TileContent::Points(p) => {
+            let part = points_part(p);
+            check_part(&part)?;
+            Ok(vec![part])
+        }
         TileContent::Instances(i) => instance_parts(i, up, ecef_from_tile),
         TileContent::Composite(v) => {
             let mut out = Vec::new();
             for c in v {
-                out.extend(parts(c, up, ecef_from_tile)?);
+                out.extend(content_parts(c, up, ecef_from_tile)?);
+                check_placements(&out)?;
             }
             Ok(out)
         }
@@ -94,6 +108,13 @@ fn instance_parts(i: &Instances, up: UpAxis, ecef_from_tile: &DMat4) -> Result<V
         }
     };
     let rtc = i.rtc_center.unwrap_or(DVec3::ZERO);
+    if i.positions.len() > super::mesh_limits::MAX_PLACEMENTS {
+        return Err(format!(
+            "{} instances; at most {} are drawn per tile",
+            i.positions.len(),
+            super::mesh_limits::MAX_PLACEMENTS
+        ));
+    }
     let mut placements = Vec::with_capacity(i.positions.len());
     for (k, p) in i.positions.iter().enumerate() {
         let pos = rtc + p.as_dvec3();
@@ -127,9 +148,8 @@ fn instance_parts(i: &Instances, up: UpAxis, ecef_from_tile: &DMat4) -> Result<V
 
 /// Every primitive of the default scene, with node transforms composed (in glTF space).
 pub fn gltf_parts(bytes: &[u8], is_json: bool) -> Result<Vec<PartData>, String> {
-    let doc = gltf::Gltf::from_slice(bytes)
-        .or_else(|_| gltf::Gltf::from_slice_without_validation(bytes))
-        .map_err(|e| format!("glTF: {e}"))?;
+    // Validation makes every index in the document refer to something that exists.
+    let doc = gltf::Gltf::from_slice(bytes).map_err(|e| format!("glTF: {e}"))?;
     let mut buffers: Vec<Option<Vec<u8>>> = Vec::new();
     for b in doc.buffers() {
         buffers.push(match b.source() {
@@ -160,8 +180,12 @@ pub fn gltf_parts(bytes: &[u8], is_json: bool) -> Result<Vec<PartData>, String> 
         .unwrap_or_default();
     let scene = doc.default_scene().or_else(|| doc.scenes().next()).ok_or("glTF without a scene")?;
     let mut out = Vec::new();
+    let mut visited = vec![false; doc.nodes().len()];
     let mut stack: Vec<(gltf::Node, DMat4)> = scene.nodes().map(|n| (n, DMat4::IDENTITY)).collect();
     while let Some((node, parent)) = stack.pop() {
+        if std::mem::replace(&mut visited[node.index()], true) {
+            return Err(format!("glTF: node {} is reached twice (a cycle, or a child of two parents)", node.index()));
+        }
         let local = DMat4::from_cols_array_2d(&node.transform().matrix().map(|c| c.map(|v| v as f64)));
         let world = parent * local;
         if let Some(mesh) = node.mesh() {
@@ -171,6 +195,9 @@ pub fn gltf_parts(bytes: &[u8], is_json: bool) -> Result<Vec<PartData>, String> 
                     gltf::mesh::Mode::Points => true,
                     _ => continue,
                 };
+                for accessor in prim.attributes().map(|(_, a)| a).chain(prim.indices()) {
+                    check_accessor(&accessor, &buffers).map_err(|e| format!("glTF mesh {}: {e}", mesh.index()))?;
+                }
                 let reader = prim.reader(|b| buffers.get(b.index()).and_then(|d| d.as_deref()));
                 let Some(positions) = reader.read_positions() else { continue };
                 let positions: Vec<[f32; 3]> = positions.collect();
@@ -178,6 +205,9 @@ pub fn gltf_parts(bytes: &[u8], is_json: bool) -> Result<Vec<PartData>, String> 
                 let pbr = material.pbr_metallic_roughness();
                 let base_tex = pbr.base_color_texture();
                 let texture = base_tex.as_ref().and_then(|t| image_bytes(&buffers, t.texture().source()));
+                if let Some((bytes, _)) = &texture {
+                    check_texture(bytes).map_err(|e| format!("glTF mesh {}: {e}", mesh.index()))?;
+                }
                 let uv_set = base_tex
                     .as_ref()
                     .map_or(0, |t| t.texture_transform().and_then(|x| x.tex_coord()).unwrap_or(t.tex_coord()));
@@ -190,7 +220,7 @@ pub fn gltf_parts(bytes: &[u8], is_json: bool) -> Result<Vec<PartData>, String> 
                 });
                 let ids =
                     feature_ids.iter().find(|(m, p, _)| *m == mesh.index() && *p == prim.index()).map(|f| f.2.clone());
-                out.push(PartData {
+                let part = PartData {
                     tile_from_part: vec![world],
                     points,
                     normals: reader.read_normals().map(|n| n.collect()),
@@ -204,7 +234,9 @@ pub fn gltf_parts(bytes: &[u8], is_json: bool) -> Result<Vec<PartData>, String> 
                     texture,
                     feature_ids: ids.filter(|ids| ids.len() == positions.len()),
                     positions,
-                });
+                };
+                check_part(&part).map_err(|e| format!("glTF mesh {}: {e}", mesh.index()))?;
+                out.push(part);
             }
         }
         stack.extend(node.children().map(|c| (c, world)));
@@ -227,7 +259,7 @@ fn image_bytes(buffers: &[Option<Vec<u8>>], image: gltf::Image) -> Option<(Vec<u
     match image.source() {
         gltf::image::Source::View { view, mime_type } => {
             let data = buffers.get(view.buffer().index())?.as_ref()?;
-            let bytes = data.get(view.offset()..view.offset() + view.length())?.to_vec();
+            let bytes = data.get(view.offset()..view.offset().checked_add(view.length())?)?.to_vec();
             Some((bytes, mime_type.to_owned()))
         }
         gltf::image::Source::Uri { uri: u, mime_type } if u.starts_with("data:") => {
@@ -240,9 +272,10 @@ fn image_bytes(buffers: &[Option<Vec<u8>>], image: gltf::Image) -> Option<(Vec<u
     }
 }
 
-/// Bevy assets of a part.
+/// Bevy assets of a part; a texture larger than the device's `max_texture_side` px is left out.
 pub fn to_assets(
     part: &PartData,
+    max_texture_side: u32,
     meshes: &mut Assets<Mesh>,
     materials: &mut Assets<StandardMaterial>,
     images: &mut Assets<Image>,
@@ -278,6 +311,17 @@ pub fn to_assets(
             RenderAssetUsages::RENDER_WORLD,
         )
         .ok()
+        .filter(|img| {
+            let fits = img.width() <= max_texture_side && img.height() <= max_texture_side;
+            if !fits {
+                warn!(
+                    "a {}×{} px texture exceeds this GPU's {max_texture_side} px: drawn untextured",
+                    img.width(),
+                    img.height()
+                );
+            }
+            fits
+        })
         .map(|img| images.add(img))
     });
     let [r, g, b, a] = part.base_color;

@@ -6,12 +6,14 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bevy::prelude::*;
+use bevy::render::renderer::RenderDevice;
 use bevy::tasks::{AsyncComputeTaskPool, Task, futures_lite::future};
 use bevy::window::PrimaryWindow;
 
 use super::camera::GeoCamera;
 use super::fetch::Fetcher;
 use super::mesh::{PartData, parts, to_assets};
+use super::mesh_limits::MAX_TEXTURE_SIDE_PX;
 use super::origin::GeoTransform;
 use crate::tiles::{TileError, TileKey, Tileset, TilesetOptions, TilesetStats};
 
@@ -215,7 +217,9 @@ fn build(
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
     mut images: ResMut<Assets<Image>>,
+    device: Option<Res<RenderDevice>>,
 ) {
+    let max_texture_side = device.map_or(MAX_TEXTURE_SIDE_PX, |d| d.limits().max_texture_dimension_2d);
     for (i, t) in sets.0.iter_mut().enumerate() {
         let keys: Vec<TileKey> =
             t.built.iter().filter(|(_, b)| matches!(b, Built::Building(_))).map(|(k, _)| *k).collect();
@@ -231,7 +235,8 @@ fn build(
             match result {
                 Ok(parts) => {
                     for part in &parts {
-                        let (mesh, material) = to_assets(part, &mut meshes, &mut materials, &mut images);
+                        let (mesh, material) =
+                            to_assets(part, max_texture_side, &mut meshes, &mut materials, &mut images);
                         let pick = (!part.points).then(|| {
                             Arc::new(PickGeometry {
                                 positions: part.positions.clone(),

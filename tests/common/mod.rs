@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use citytwin::tiles::LoadError;
 
-/// The shared test data (`CITYTWIN_DATA`, default `../shared/data`). Missing data is a loud
-/// skip locally and a failure under `CI=true`.
+/// The shared test data (`CITYTWIN_DATA`, default `../shared/data`). Missing data fails the test
+/// (see [`missing`]).
 pub fn data_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("CITYTWIN_DATA")
         .map(PathBuf::from)
@@ -15,14 +15,41 @@ pub fn data_dir() -> Option<PathBuf> {
     if dir.join("3dtiles").is_dir() {
         return Some(dir);
     }
-    missing(&format!("SHARED TEST DATA MISSING at {} (set CITYTWIN_DATA): these tests did NOT run", dir.display()));
+    missing(&format!("the shared test data is missing at {} (set CITYTWIN_DATA to where it is)", dir.display()));
     None
 }
 
-/// Reports a missing prerequisite: a loud skip locally, a failure under `CI=true`.
-pub fn missing(msg: &str) {
-    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
-    eprintln!("\n!!!!! {msg} !!!!!\n");
+/// The variable with which a user asks to skip tests whose prerequisites are missing.
+pub const SKIP_VAR: &str = "CITYTWIN_SKIP_MISSING";
+
+/// Whether missing prerequisites skip rather than fail: only when asked for with `SKIP_VAR=1`,
+/// and never under CI (any value of `CI`).
+fn skipping_allowed() -> bool {
+    std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") && std::env::var_os("CI").is_none_or(|v| v.is_empty())
+}
+
+static SKIPPED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+extern "C" fn report_skips() {
+    let skipped = SKIPPED.lock().unwrap_or_else(|p| p.into_inner());
+    eprintln!("\n{} TEST(S) SKIPPED ({SKIP_VAR}=1): they did NOT run:", skipped.len());
+    for s in skipped.iter() {
+        eprintln!("  - {s}");
+    }
+}
+
+/// A missing prerequisite (`what`, with how to get it) fails the test. With `SKIP_VAR=1` (and no
+/// `CI`) the test returns instead; the skip is counted and printed when the test binary exits,
+/// after its results.
+pub fn missing(what: &str) {
+    assert!(skipping_allowed(), "{what}. To skip such tests instead, set {SKIP_VAR}=1.");
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    let mut skipped = SKIPPED.lock().unwrap_or_else(|p| p.into_inner());
+    if skipped.is_empty() {
+        // SAFETY: registers a plain function with no arguments to run at process exit.
+        unsafe { libc::atexit(report_skips) };
+    }
+    skipped.push(format!("{test}: {what}"));
 }
 
 /// Every file under `dir` (recursively) whose name ends with one of `suffixes`, sorted.
@@ -69,23 +96,73 @@ pub fn tilesets(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Mean absolute difference per channel (0–255) and the share of pixels off by more than 48.
-pub fn difference(a: &image::RgbImage, b: &image::RgbImage) -> (f64, f64) {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let (mut sum, mut off) = (0u64, 0usize);
-    for (p, q) in a.pixels().zip(b.pixels()) {
-        let d: Vec<u64> = (0..3).map(|k| (p[k] as i64 - q[k] as i64).unsigned_abs()).collect();
-        sum += d.iter().sum::<u64>();
-        off += d.iter().any(|x| *x > 48) as usize;
-    }
-    let n = (a.width() * a.height()) as f64;
-    (sum as f64 / n / 3.0, off as f64 / n)
+/// The viewer's sky (clear) colour.
+pub const SKY: [u8; 3] = [158, 189, 219];
+
+/// Whether a pixel shows something other than the sky.
+pub fn is_content(p: &image::Rgb<u8>) -> bool {
+    (0..3).any(|k| (p[k] as i32 - SKY[k] as i32).abs() > 24)
 }
 
 /// Pixels that are not the viewer's sky colour: a real scene has many.
 pub fn scene_pixels(img: &image::RgbImage) -> usize {
-    let sky = image::Rgb([158u8, 189, 219]);
-    img.pixels().filter(|p| (0..3).any(|k| (p[k] as i32 - sky[k] as i32).abs() > 24)).count()
+    img.pixels().filter(|p| is_content(p)).count()
+}
+
+/// How a render compares with its golden, measured where the content is (the pixels that are
+/// not sky in either image), so that a small object weighs as much as a whole city.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Comparison {
+    /// Content pixels in either image.
+    pub content: usize,
+    /// Intersection over union of the two content masks: 1 when the same pixels show something.
+    pub overlap: f64,
+    /// Mean absolute difference per channel (0–255) over the content pixels.
+    pub mean: f64,
+    /// The share of content pixels with a channel off by more than 48.
+    pub off: f64,
+    /// The largest difference of the mean red, green or blue over the content (a channel swap).
+    pub channel_shift: f64,
+}
+
+impl Comparison {
+    /// The render tests' tolerance (each bound is shown to reject broken images in `render.rs`).
+    pub fn within_tolerance(&self) -> Result<(), String> {
+        let ok =
+            self.content > 0 && self.overlap >= 0.9 && self.mean < 8.0 && self.off < 0.06 && self.channel_shift < 6.0;
+        if ok { Ok(()) } else { Err(format!("differs from its golden: {self:?}")) }
+    }
+}
+
+/// Compares `img` with `golden` where either shows content.
+pub fn compare(img: &image::RgbImage, golden: &image::RgbImage) -> Comparison {
+    assert_eq!(img.dimensions(), golden.dimensions());
+    let (mut union, mut both, mut sum, mut off) = (0usize, 0usize, 0u64, 0usize);
+    let (mut mean_a, mut mean_b) = ([0f64; 3], [0f64; 3]);
+    for (p, q) in img.pixels().zip(golden.pixels()) {
+        let (a, b) = (is_content(p), is_content(q));
+        if !(a || b) {
+            continue;
+        }
+        union += 1;
+        both += (a && b) as usize;
+        let d: Vec<u64> = (0..3).map(|k| (p[k] as i64 - q[k] as i64).unsigned_abs()).collect();
+        sum += d.iter().sum::<u64>();
+        off += d.iter().any(|x| *x > 48) as usize;
+        for k in 0..3 {
+            mean_a[k] += p[k] as f64;
+            mean_b[k] += q[k] as f64;
+        }
+    }
+    let n = union.max(1) as f64;
+    let channel_shift = (0..3).map(|k| (mean_a[k] - mean_b[k]).abs() / n).fold(0.0, f64::max);
+    Comparison {
+        content: union,
+        overlap: both as f64 / n,
+        mean: sum as f64 / n / 3.0,
+        off: off as f64 / n,
+        channel_shift,
+    }
 }
 
 /// The golden image `name` in `tests/golden/`.

@@ -2,11 +2,25 @@
 //! parentheses, numbers, `'strings'`, ISO 8601 times, `true`/`false`/`null`, and
 //! `geo.intersects(path, geography'POLYGON((…))')`. Evaluated in memory for entities, or
 //! translated to parameterised SQL for observations.
+//!
+//! Every filter is bounded before any work is done on it: its length ([`MAX_FILTER_BYTES`]), its
+//! nesting of parentheses and `not` ([`MAX_DEPTH`]), its comparisons ([`MAX_TERMS`]) and the
+//! vertices of its polygons ([`MAX_POLYGON_VERTICES`]). The parser's recursion, the evaluation, the
+//! SQL it becomes and dropping it are therefore all bounded too.
 
 use geo::{Contains, Intersects, Point, Polygon};
 use rusqlite::types::Value as SqlValue;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+/// The longest `$filter` accepted, in bytes.
+pub const MAX_FILTER_BYTES: usize = 16 * 1024;
+/// The deepest nesting of parentheses and `not`.
+pub const MAX_DEPTH: usize = 32;
+/// The most comparisons and `geo.intersects` terms in one filter.
+pub const MAX_TERMS: usize = 64;
+/// The most polygon vertices over all `geo.intersects` terms of one filter.
+pub const MAX_POLYGON_VERTICES: usize = 512;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scalar {
@@ -152,6 +166,10 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
 struct Parser {
     toks: Vec<Tok>,
     at: usize,
+    /// Current nesting of parentheses and `not`.
+    depth: usize,
+    terms: usize,
+    vertices: usize,
 }
 
 impl Parser {
@@ -190,10 +208,30 @@ impl Parser {
         Ok(e)
     }
 
+    /// Runs `inner` one level deeper, refusing past [`MAX_DEPTH`].
+    fn nested(&mut self, inner: impl FnOnce(&mut Self) -> Result<Expr, String>) -> Result<Expr, String> {
+        if self.depth >= MAX_DEPTH {
+            return Err(format!("nested deeper than {MAX_DEPTH} levels"));
+        }
+        self.depth += 1;
+        let e = inner(self);
+        self.depth -= 1;
+        e
+    }
+
+    /// Counts one comparison or `geo.intersects`, refusing past [`MAX_TERMS`].
+    fn term(&mut self) -> Result<(), String> {
+        self.terms += 1;
+        if self.terms > MAX_TERMS {
+            return Err(format!("more than {MAX_TERMS} comparisons"));
+        }
+        Ok(())
+    }
+
     fn not(&mut self) -> Result<Expr, String> {
         if self.peek_word("not") {
             self.at += 1;
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            return self.nested(|p| Ok(Expr::Not(Box::new(p.not()?))));
         }
         self.cmp()
     }
@@ -201,10 +239,13 @@ impl Parser {
     fn cmp(&mut self) -> Result<Expr, String> {
         if matches!(self.toks.get(self.at), Some(Tok::LParen)) {
             self.at += 1;
-            let e = self.or()?;
-            self.expect(Tok::RParen)?;
-            return Ok(e);
+            return self.nested(|p| {
+                let e = p.or()?;
+                p.expect(Tok::RParen)?;
+                Ok(e)
+            });
         }
+        self.term()?;
         if self.peek_word("geo.intersects") {
             self.at += 1;
             self.expect(Tok::LParen)?;
@@ -216,7 +257,9 @@ impl Parser {
                 return Err("geo.intersects needs geography'POLYGON((…))'".into());
             };
             self.expect(Tok::RParen)?;
-            return Ok(Expr::GeoIntersects(split_path(&path), polygon(&wkt)?));
+            let polygon = polygon(&wkt, MAX_POLYGON_VERTICES - self.vertices)?;
+            self.vertices += vertices(&polygon);
+            return Ok(Expr::GeoIntersects(split_path(&path), polygon));
         }
         let left = self.operand()?;
         let op = match self.next() {
@@ -251,8 +294,32 @@ fn split_path(p: &str) -> Vec<String> {
     p.split('/').map(str::to_owned).collect()
 }
 
-fn polygon(src: &str) -> Result<Polygon<f64>, String> {
+fn vertices(p: &Polygon<f64>) -> usize {
+    p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()
+}
+
+/// A WKT `POLYGON` with at most `max_vertices` vertices. The WKT parser recurses into nested
+/// collections, so the text is checked first: it must be a polygon (nesting depth 2) of bounded size.
+fn polygon(src: &str, max_vertices: usize) -> Result<Polygon<f64>, String> {
     use std::str::FromStr;
+    if !src.trim_start().get(..7).is_some_and(|w| w.eq_ignore_ascii_case("POLYGON")) {
+        return Err("geo.intersects takes a POLYGON".into());
+    }
+    let mut depth = 0usize;
+    for c in src.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > 2 {
+            return Err("bad WKT: a POLYGON nests parentheses two deep".into());
+        }
+    }
+    // Each vertex but the last of a ring is followed by a comma: commas bound the vertex count.
+    if src.matches(',').count() >= max_vertices {
+        return Err(format!("polygons may have at most {MAX_POLYGON_VERTICES} vertices in all"));
+    }
     let w = wkt::Wkt::<f64>::from_str(src).map_err(|e| format!("bad WKT: {e}"))?;
     let g: geo::Geometry<f64> = w.try_into().map_err(|_| "WKT is not a geometry".to_string())?;
     match g {
@@ -263,7 +330,10 @@ fn polygon(src: &str) -> Result<Polygon<f64>, String> {
 
 /// Parses a `$filter` expression.
 pub fn parse(src: &str) -> Result<Expr, String> {
-    let mut p = Parser { toks: lex(src)?, at: 0 };
+    if src.len() > MAX_FILTER_BYTES {
+        return Err(format!("longer than {MAX_FILTER_BYTES} bytes"));
+    }
+    let mut p = Parser { toks: lex(src)?, at: 0, depth: 0, terms: 0, vertices: 0 };
     if p.toks.is_empty() {
         return Err("empty $filter".into());
     }
@@ -421,6 +491,28 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
+    }
+
+    #[test]
+    fn deep_wide_and_long_filters_are_refused_before_any_work() {
+        let deep = format!("{}a eq 1{}", "(".repeat(3000), ")".repeat(3000));
+        assert!(parse(&deep).unwrap_err().contains("nested deeper"));
+        let nots = format!("{}a eq 1", "not ".repeat(10_000));
+        assert!(parse(&nots).unwrap_err().contains("longer than"), "40 kB is refused for its length");
+        let nots = format!("{}a eq 1", "not ".repeat(MAX_DEPTH + 1));
+        assert!(parse(&nots).unwrap_err().contains("nested deeper"));
+        let at_limit = format!("{}a eq 1{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(parse(&at_limit).is_ok(), "{MAX_DEPTH} levels are fine");
+        let wide = vec!["a eq 1"; MAX_TERMS + 1].join(" and ");
+        assert!(parse(&wide).unwrap_err().contains("comparisons"));
+        assert!(parse(&vec!["a eq 1"; MAX_TERMS].join(" or ")).is_ok());
+        let ring: Vec<String> = (0..MAX_POLYGON_VERTICES).map(|i| format!("{i} 0")).collect();
+        let big = format!("geo.intersects(l, geography'POLYGON(({}, 0 0))')", ring.join(", "));
+        assert!(parse(&big).unwrap_err().contains("vertices"));
+        let nested = format!("geo.intersects(l, geography'GEOMETRYCOLLECTION({}')", "GEOMETRYCOLLECTION(".repeat(5000));
+        assert!(parse(&nested).is_err());
+        let nested = format!("geo.intersects(l, geography'POLYGON({}0 0{}')", "(".repeat(5000), ")".repeat(5000));
+        assert!(parse(&nested).unwrap_err().contains("two deep"));
     }
 
     #[test]

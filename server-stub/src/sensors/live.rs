@@ -2,6 +2,12 @@
 //! Each client gets, at most once a tick, the readings that changed since its last message and
 //! the alarms after its cursor: nothing is queued per client, so a slow client simply receives
 //! fresher, coalesced values. A client that stops reading for 30 s is dropped.
+//!
+//! Bad input never takes more than its share: a message over [`MAX_MESSAGE_BYTES`], invalid UTF-8
+//! or a protocol violation is answered with an `error` message where the socket still allows and a
+//! close frame with its code (1009, 1007, 1002); too many bad messages close with 1008. A
+//! subscription's size is bounded by the protocol (`subscription_areas`), and a replay sends at
+//! most [`MAX_REPLAY`] alarms a tick.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -9,9 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
-use citytwin_protocol::live::{AlarmEvent, ClientMessage, Reading, ServerMessage, tile_bbox};
+use citytwin_protocol::live::{AlarmEvent, ClientMessage, Reading, ServerMessage, subscription_areas};
 use citytwin_protocol::sensors::SensorKind;
 use futures_util::{SinkExt, StreamExt};
 
@@ -22,6 +28,8 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 const HEARTBEAT: Duration = Duration::from_secs(10);
 const RING: usize = 100_000;
 const MAX_BAD_MESSAGES: u32 = 20;
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+pub const MAX_REPLAY: usize = 10_000;
 
 /// Every alarm event: the newest in memory, all of them in SQLite.
 pub struct AlarmLog {
@@ -51,19 +59,19 @@ impl AlarmLog {
         events
     }
 
-    /// Events after `seq` if memory still holds them all; `None` means ask the store.
-    fn after(&self, seq: u64) -> Option<Vec<AlarmEvent>> {
+    /// The first `limit` events after `seq` if memory still holds them all; `None` means ask the store.
+    fn after(&self, seq: u64, limit: usize) -> Option<Vec<AlarmEvent>> {
         let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         match ring.front() {
-            Some(first) if first.seq > seq + 1 => None,
+            Some(first) if first.seq > seq.saturating_add(1) => None,
             None if self.last_seq() > seq => None,
-            _ => Some(ring.iter().filter(|e| e.seq > seq).cloned().collect()),
+            _ => Some(ring.iter().filter(|e| e.seq > seq).take(limit).cloned().collect()),
         }
     }
 }
 
 pub async fn upgrade(State(state): State<AppState>, caller: Caller, ws: WebSocketUpgrade) -> Response {
-    ws.max_message_size(64 * 1024).on_upgrade(move |socket| async move {
+    ws.max_message_size(MAX_MESSAGE_BYTES).max_frame_size(MAX_MESSAGE_BYTES).on_upgrade(move |socket| async move {
         state.metrics.ws_clients.inc();
         session(&state, &caller, socket).await;
         state.metrics.ws_clients.dec();
@@ -112,7 +120,13 @@ async fn session(state: &AppState, caller: &Caller, socket: WebSocket) {
                         if !send(&mut tx, state, &ServerMessage::Error { message: "binary frames are not understood; send JSON text".into() }).await { break }
                         continue;
                     }
-                    _ => break,
+                    Some(Err(e)) => {
+                        let (code, message) = close_for(e);
+                        let _ = send(&mut tx, state, &ServerMessage::Error { message: message.clone() }).await;
+                        close(&mut tx, code, &message).await;
+                        break;
+                    }
+                    Some(Ok(Message::Close(_))) | None => break,
                 };
                 match serde_json::from_str::<ClientMessage>(&text) {
                     Ok(ClientMessage::Ping { id }) => {
@@ -123,7 +137,8 @@ async fn session(state: &AppState, caller: &Caller, socket: WebSocket) {
                             Ok((sensors, layers)) => {
                                 let cursor = resume_after_alarm.unwrap_or_else(|| state.alarms.last_seq());
                                 let s = Subscription { sensors, last_sent_s: i64::MIN, alarm_cursor: cursor };
-                                if !send(&mut tx, state, &ServerMessage::Subscribed { sensors: s.sensors.len(), layers }).await { break }
+                                let m = ServerMessage::Subscribed { sensors: s.sensors.len(), layers, alarm_cursor: cursor };
+                                if !send(&mut tx, state, &m).await { break }
                                 sub = Some(s);
                                 if !push(&mut tx, state, sub.as_mut().expect("just set")).await { break }
                             }
@@ -140,7 +155,9 @@ async fn session(state: &AppState, caller: &Caller, socket: WebSocket) {
                     }
                 }
                 if bad > MAX_BAD_MESSAGES {
-                    let _ = send(&mut tx, state, &ServerMessage::Error { message: "too many bad messages; closing".into() }).await;
+                    let message = "too many bad messages; closing";
+                    let _ = send(&mut tx, state, &ServerMessage::Error { message: message.into() }).await;
+                    close(&mut tx, close_code::POLICY, message).await;
                     break;
                 }
             }
@@ -150,15 +167,39 @@ async fn session(state: &AppState, caller: &Caller, socket: WebSocket) {
                     && !push(&mut tx, state, s).await { break }
             }
             _ = heartbeat.tick() => {
-                let m = ServerMessage::Heartbeat { time_ms: now_ms(), last_alarm_seq: state.alarms.last_seq() };
+                // Subscribed: this connection's cursor, every alarm up to which it has been sent.
+                let last_alarm_seq = sub.as_ref().map_or_else(|| state.alarms.last_seq(), |s| s.alarm_cursor);
+                let m = ServerMessage::Heartbeat { time_ms: now_ms(), last_alarm_seq };
                 if !send(&mut tx, state, &m).await { break }
             }
             _ = shutdown.changed() => {
-                let _ = tx.send(Message::Close(None)).await;
+                close(&mut tx, close_code::AWAY, "the server is shutting down").await;
                 break;
             }
         }
     }
+}
+
+/// The close code and message for a receive error: too big (1009), not UTF-8 (1007), or any
+/// other protocol violation (1002).
+fn close_for(e: axum::Error) -> (u16, String) {
+    use tungstenite::Error as E;
+    let inner = e.into_inner();
+    match inner.downcast_ref::<E>() {
+        Some(E::Capacity(c)) => (close_code::SIZE, format!("message too big (at most {MAX_MESSAGE_BYTES} bytes): {c}")),
+        Some(E::Utf8(_)) => (close_code::INVALID, "a text message was not valid UTF-8".into()),
+        _ => (close_code::PROTOCOL, format!("WebSocket protocol error: {inner}")),
+    }
+}
+
+/// Sends a close frame (its reason cut to the 123 bytes a frame allows), bounded in time.
+async fn close(tx: &mut futures_util::stream::SplitSink<WebSocket, Message>, code: u16, reason: &str) {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let frame = CloseFrame { code, reason: reason[..end].into() };
+    let _ = tokio::time::timeout(SEND_TIMEOUT, tx.send(Message::Close(Some(frame)))).await;
 }
 
 pub fn now_ms() -> i64 {
@@ -171,11 +212,12 @@ async fn push(
     state: &AppState,
     s: &mut Subscription,
 ) -> bool {
-    let events = match state.alarms.after(s.alarm_cursor) {
+    // At most MAX_REPLAY alarms a tick: a long replay continues at the next one.
+    let events = match state.alarms.after(s.alarm_cursor, MAX_REPLAY) {
         Some(events) => events,
         None => {
             let (store, cursor) = (state.store.clone(), s.alarm_cursor);
-            match tokio::task::spawn_blocking(move || store.alarms_after(cursor, usize::MAX)).await {
+            match tokio::task::spawn_blocking(move || store.alarms_after(cursor, MAX_REPLAY)).await {
                 Ok(Ok(events)) => events,
                 _ => return false,
             }
@@ -209,38 +251,36 @@ async fn subscribe(
     bbox: Option<[f64; 4]>,
     tiles: &[String],
 ) -> Result<(Vec<u32>, Vec<String>), String> {
+    let boxes = subscription_areas(layers, bbox, tiles)?;
     let mut kinds = Vec::new();
     for layer in layers {
         let kind = SensorKind::from_layer(layer).ok_or_else(|| format!("unknown layer {layer:?}"))?;
-        if kind.restricted() {
-            let allowed = caller.role >= Role::Planner;
-            state.audit(caller, "subscribe", layer, allowed).await;
-            if !allowed {
-                return Err(format!("layer {layer} needs the planner role"));
-            }
+        if kind.restricted() && caller.role < Role::Planner {
+            state.audit(caller, "subscribe", layer, false).await;
+            return Err(format!("layer {layer} needs the planner role"));
         }
         kinds.push(kind);
     }
     if kinds.is_empty() {
         kinds = SensorKind::ALL.into_iter().filter(|k| caller.role >= Role::Planner || !k.restricted()).collect();
     }
-    let mut boxes: Vec<[f64; 4]> = bbox.into_iter().collect();
-    for t in tiles {
-        boxes.push(tile_bbox(t).ok_or_else(|| format!("bad tile {t:?}: expected z/x/y"))?);
-    }
-    for b in &boxes {
-        if b.iter().any(|v| !v.is_finite()) || b[0] > b[2] || b[1] > b[3] {
-            return Err(format!("bad bbox {b:?}: expected [west, south, east, north]"));
-        }
+    // Named or implied by "every layer", a restricted layer streamed is an audited access.
+    for k in kinds.iter().filter(|k| k.restricted()) {
+        state.audit(caller, "subscribe", k.layer(), true).await;
     }
     let sim = &state.sim;
     let mut sensors: Vec<u32> = if boxes.is_empty() {
         (0..sim.sensors.len() as u32).collect()
     } else {
-        boxes.iter().flat_map(|b| sim.grid.query(&sim.sensors, *b)).collect()
+        // One mark per sensor, so overlapping areas cost no more memory than the city has sensors.
+        let mut inside = vec![false; sim.sensors.len()];
+        for b in &boxes {
+            for i in sim.grid.query(&sim.sensors, *b) {
+                inside[i as usize] = true;
+            }
+        }
+        (0..sim.sensors.len() as u32).filter(|i| inside[*i as usize]).collect()
     };
-    sensors.sort_unstable();
-    sensors.dedup();
     sensors.retain(|i| kinds.contains(&sim.sensors[*i as usize].kind));
     Ok((sensors, kinds.iter().map(|k| k.layer().to_owned()).collect()))
 }
@@ -265,12 +305,14 @@ mod tests {
     #[test]
     fn alarm_log_numbers_events_and_knows_what_it_still_holds() {
         let log = AlarmLog::new(41);
-        assert!(log.after(10).is_none(), "older than memory: ask the store");
+        assert!(log.after(10, 100).is_none(), "older than memory: ask the store");
         let numbered = log.append(vec![event(), event()]);
         assert_eq!(numbered.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![42, 43]);
-        assert_eq!(log.after(41).unwrap().len(), 2);
-        assert_eq!(log.after(42).unwrap().len(), 1);
-        assert!(log.after(43).unwrap().is_empty());
-        assert!(log.after(40).is_none());
+        assert_eq!(log.after(41, 100).unwrap().len(), 2);
+        assert_eq!(log.after(41, 1).unwrap()[0].seq, 42, "a limited replay starts at the oldest");
+        assert_eq!(log.after(42, 100).unwrap().len(), 1);
+        assert!(log.after(43, 100).unwrap().is_empty());
+        assert!(log.after(40, 100).is_none());
+        assert!(log.after(u64::MAX, 100).unwrap().is_empty());
     }
 }

@@ -3,6 +3,13 @@
 //! and one level of `$expand`, paged by `@iot.nextLink`. One Thing, Location and Datastream per
 //! sensor (ids = sensor index + 1); one Sensor and ObservedProperty per kind. Observations come
 //! from the SQLite history. Restricted sensors do not exist for the public role.
+//!
+//! Every request's work is bounded: `$filter` by the parser's limits, `$orderby` to
+//! [`MAX_ORDER_KEYS`] keys, `$expand` to one level of distinct sets, pages to [`MAX_TOP`] (and
+//! [`EXPAND_TOP`] entities when each expands its Observations), `$skip` to [`MAX_SKIP`], SQL to the
+//! store's time budget. In-memory filtering runs off the async workers. Every touch of restricted
+//! data is audited, allowed or denied, and for the public role a restricted id answers exactly as
+//! a missing one does.
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
@@ -16,11 +23,14 @@ use super::sim::Sensor;
 use crate::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
-use crate::store::Observation;
+use crate::store::{Observation, QueryError};
 
 const DEFAULT_TOP: usize = 100;
-const MAX_TOP: usize = 10_000;
-const EXPAND_TOP: usize = 100;
+pub const MAX_TOP: usize = 10_000;
+/// Entities per page, and observations per entity, when `$expand` reaches Observations.
+pub const EXPAND_TOP: usize = 100;
+pub const MAX_SKIP: usize = 1_000_000_000;
+pub const MAX_ORDER_KEYS: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Set {
@@ -102,12 +112,21 @@ fn parse_options(raw: Option<&str>) -> Result<Options, ApiError> {
         let bad = |what: &str| ApiError::bad_request(format!("{k}={v:?}: {what}"));
         match k.as_str() {
             "$top" => o.top = v.parse::<usize>().map_err(|_| bad("not a count"))?.min(MAX_TOP),
-            "$skip" => o.skip = v.parse().map_err(|_| bad("not a count"))?,
+            "$skip" => {
+                o.skip = v.parse().map_err(|_| bad("not a count"))?;
+                if o.skip > MAX_SKIP {
+                    return Err(bad(&format!("at most {MAX_SKIP}; narrow the query with $filter instead")));
+                }
+            }
             "$count" => o.count = v.parse().map_err(|_| bad("expects true or false"))?,
             "$filter" => {
                 o.filter = Some(filter::parse(&v).map_err(|e| ApiError::bad_request(format!("$filter: {e}")))?)
             }
             "$orderby" => {
+                o.order.clear();
+                if v.split(',').count() > MAX_ORDER_KEYS {
+                    return Err(bad(&format!("at most {MAX_ORDER_KEYS} keys")));
+                }
                 for part in v.split(',') {
                     let mut w = part.split_whitespace();
                     let path = w.next().ok_or_else(|| bad("empty"))?;
@@ -120,10 +139,17 @@ fn parse_options(raw: Option<&str>) -> Result<Options, ApiError> {
                 }
             }
             "$expand" => {
+                o.expand.clear();
                 for part in v.split(',') {
                     let name = part.trim();
                     if name.contains('(') || name.contains('/') {
                         return Err(bad("only one level of $expand, without nested options"));
+                    }
+                    if Set::parse(name).is_none() {
+                        return Err(bad(&format!("unknown {name}")));
+                    }
+                    if o.expand.iter().any(|e| e == name) {
+                        return Err(bad(&format!("{name} twice")));
                     }
                     o.expand.push(name.to_owned());
                 }
@@ -278,6 +304,7 @@ fn observation_json(l: &Links, o: &Observation) -> Value {
 }
 
 /// The scope of a request: a whole set, or what a navigation path narrows it to.
+#[derive(Debug, Clone, Copy)]
 enum Scope {
     All,
     Sensor(usize),
@@ -293,22 +320,31 @@ struct Request<'a> {
 
 impl Request<'_> {
     fn visible(&self, s: &Sensor) -> bool {
-        self.caller.role >= Role::Planner || !s.kind.restricted()
+        visible_to(self.caller.role, s)
     }
 
-    /// A sensor by 1-based id, if it exists for this caller (public attempts on restricted ones are audited).
-    async fn sensor(&self, id: i64) -> ApiResult<usize> {
+    /// The answer to an id this caller may not see. For the public role a missing id is
+    /// audited as well, so that a restricted id and a missing one cannot be told apart.
+    async fn no_entity(&self, set: Set, id: i64) -> ApiError {
+        if self.caller.role == Role::Public {
+            self.state.audit(self.caller, "read", &format!("{} {id}", set.name()), false).await;
+        }
+        ApiError::not_found(format!("no entity with id {id}"))
+    }
+
+    /// A sensor by 1-based id, if it exists for this caller; restricted ones are audited.
+    async fn sensor(&self, set: Set, id: i64) -> ApiResult<usize> {
         let sensors = &self.state.sim.sensors;
-        let i = usize::try_from(id - 1)
-            .ok()
-            .filter(|i| *i < sensors.len())
-            .ok_or_else(|| ApiError::not_found(format!("no entity with id {id}")))?;
+        let Some(i) = usize::try_from(id - 1).ok().filter(|i| *i < sensors.len()) else {
+            return Err(self.no_entity(set, id).await);
+        };
         if sensors[i].kind.restricted() {
-            let allowed = self.visible(&sensors[i]);
-            self.state.audit(self.caller, "read", &format!("sensor {id} ({})", sensors[i].kind.layer()), allowed).await;
-            if !allowed {
-                return Err(ApiError::not_found(format!("no entity with id {id}")));
+            if !self.visible(&sensors[i]) {
+                return Err(self.no_entity(set, id).await);
             }
+            self.state
+                .audit(self.caller, "read", &format!("{} {id} ({})", set.name(), sensors[i].kind.layer()), true)
+                .await;
         }
         Ok(i)
     }
@@ -370,9 +406,6 @@ impl Request<'_> {
     async fn observations(&self, scope: &Scope, o: &Options) -> ApiResult<(Vec<Observation>, Option<u64>)> {
         let mut args = Vec::new();
         let mut conds = vec![];
-        if self.caller.role < Role::Planner {
-            conds.push("restricted = 0".to_owned());
-        }
         match scope {
             Scope::Sensor(i) => conds.push(format!("datastream = {i}")),
             Scope::Observation(id) => conds.push(format!("id = {id}")),
@@ -401,17 +434,39 @@ impl Request<'_> {
             order.push(format!("{col} {}", if *desc { "DESC" } else { "ASC" }));
         }
         order.push("id ASC".into());
-        let sql_where = if conds.is_empty() { "1 = 1".to_owned() } else { conds.join(" AND ") };
+        let asked = if conds.is_empty() { "1 = 1".to_owned() } else { conds.join(" AND ") };
+        let public = self.caller.role < Role::Planner;
+        // A public request that names something (an id, a filter) is checked for restricted rows it
+        // reached for; the answer never shows them, but the attempt is audited.
+        let probe = public && !matches!((scope, &o.filter), (Scope::All | Scope::Kind(_), None));
+        let sql_where = if public { format!("restricted = 0 AND ({asked})") } else { asked.clone() };
         let (store, top, skip, count) = (self.state.store.clone(), o.top, o.skip, o.count);
         let order = order.join(", ");
-        tokio::task::spawn_blocking(move || store.query_observations(&sql_where, &args, &order, top, skip, count))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)
+        let (rows, total, reached_restricted) = tokio::task::spawn_blocking(move || {
+            let (rows, total) = store.query_observations(&sql_where, &args, &order, top, skip, count)?;
+            let reached = probe && store.any_restricted(&asked, &args)?;
+            Ok::<_, QueryError>((rows, total, reached))
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(query_error)?;
+        if reached_restricted {
+            self.state.audit(self.caller, "read", "Observations of restricted datastreams", false).await;
+        }
+        // Rows of a restricted datastream reached through its own path were audited with it.
+        let mut restricted: Vec<u32> = rows.iter().filter(|r| r.restricted).map(|r| r.datastream + 1).collect();
+        restricted.dedup();
+        if !restricted.is_empty() && !matches!(scope, Scope::Sensor(_)) {
+            let ids: Vec<String> = restricted.iter().take(20).map(u32::to_string).collect();
+            let more = if restricted.len() > 20 { ", …" } else { "" };
+            let resource = format!("Observations of restricted Datastreams {}{more}", ids.join(", "));
+            self.state.audit(self.caller, "read", &resource, true).await;
+        }
+        Ok((rows, total))
     }
 
     fn next_link(&self, path: &str, o: &Options, total: usize) -> Option<String> {
-        if o.skip + o.top >= total {
+        if o.skip.saturating_add(o.top) >= total {
             return None;
         }
         let mut q: Vec<String> =
@@ -424,28 +479,104 @@ impl Request<'_> {
     }
 }
 
-/// `GET /v1.1` and everything below it.
-pub async fn handle(
-    State(state): State<AppState>,
-    caller: Caller,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let r = Request { state: &state, caller: &caller, links: Links { base: format!("http://{host}/v1.1") } };
-    let path = uri.path().trim_end_matches('/');
-    let rest = path.strip_prefix("/v1.1").ok_or_else(|| ApiError::not_found("not a SensorThings path"))?;
-    let o = parse_options(uri.query())?;
-    if rest.is_empty() {
-        let sets = ["Things", "Locations", "Datastreams", "Sensors", "ObservedProperties", "Observations"];
-        let value: Vec<Value> =
-            sets.iter().map(|s| json!({"name": s, "url": format!("{}/{s}", r.links.base)})).collect();
-        return Ok(Json(json!({"value": value, "serverSettings": {"conformance": [
-            "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
-            "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data"]}}))
-        .into_response());
+fn visible_to(role: Role, s: &Sensor) -> bool {
+    role >= Role::Planner || !s.kind.restricted()
+}
+
+/// The entities of `target` in `scope` that `role` may see, matching `filter`, in `order`.
+fn matching(
+    sensors: &[Sensor],
+    role: Role,
+    target: Set,
+    scope: Scope,
+    filter: Option<&Expr>,
+    order: &[(Vec<String>, bool)],
+) -> Vec<usize> {
+    let candidates: Vec<usize> = match (scope, target) {
+        (Scope::Sensor(i), Set::Sensors | Set::ObservedProperties) => vec![kind_index(sensors[i].kind)],
+        (Scope::Sensor(i), _) => vec![i],
+        (Scope::Kind(k), Set::Sensors | Set::ObservedProperties) => vec![k],
+        (Scope::Kind(k), _) => {
+            (0..sensors.len()).filter(|i| kind_index(sensors[*i].kind) == k && visible_to(role, &sensors[*i])).collect()
+        }
+        (_, Set::Sensors | Set::ObservedProperties) => {
+            (0..SensorKind::ALL.len()).filter(|k| role >= Role::Planner || !kind_of(*k).restricted()).collect()
+        }
+        _ => (0..sensors.len()).filter(|i| visible_to(role, &sensors[*i])).collect(),
+    };
+    let entity = |i: usize| Entity {
+        set: target,
+        index: i,
+        sensor: matches!(target, Set::Things | Set::Locations | Set::Datastreams).then(|| &sensors[i]),
+    };
+    let matched: Vec<usize> = match filter {
+        Some(f) => candidates.into_iter().filter(|i| filter::eval(f, &entity(*i))).collect(),
+        None => candidates,
+    };
+    if order.is_empty() {
+        return matched;
     }
-    let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
+    // Keys once per entity, not once per comparison.
+    let mut keyed: Vec<(Vec<Option<Scalar>>, usize)> =
+        matched.into_iter().map(|i| (order.iter().map(|(p, _)| entity(i).scalar(p)).collect(), i)).collect();
+    keyed.sort_by(|(ka, a), (kb, b)| {
+        for ((x, y), (_, desc)) in ka.iter().zip(kb).zip(order) {
+            let ord = match (x, y) {
+                (Some(Scalar::Num(x)), Some(Scalar::Num(y))) => x.total_cmp(y),
+                (Some(Scalar::Str(x)), Some(Scalar::Str(y))) => x.cmp(y),
+                (Some(Scalar::Bool(x)), Some(Scalar::Bool(y))) => x.cmp(y),
+                _ => std::cmp::Ordering::Equal,
+            };
+            let ord = if *desc { ord.reverse() } else { ord };
+            if ord.is_ne() {
+                return ord;
+            }
+        }
+        a.cmp(b)
+    });
+    keyed.into_iter().map(|(_, i)| i).collect()
+}
+
+/// A store failure of a query built from a request: refused or too slow is the request's
+/// answer (400, 503), anything else is internal.
+fn query_error(e: QueryError) -> ApiError {
+    match e {
+        QueryError::Refused(_) => ApiError::bad_request(format!("the query is too complex: {e}")),
+        QueryError::TooSlow => ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        QueryError::Database(e) => ApiError::internal(e),
+    }
+}
+
+/// A resource path below `/v1.1`: an entity set, an entity id (≥ 1), a navigation (set, many).
+#[derive(Debug, Clone, Copy)]
+struct ResourcePath {
+    set: Set,
+    id: Option<i64>,
+    nav: Option<(Set, bool)>,
+}
+
+/// A SensorThings request, parsed before any data is touched.
+#[derive(Debug)]
+pub struct StaRequest {
+    /// `None` for the service root.
+    path: Option<ResourcePath>,
+    options: Options,
+}
+
+impl StaRequest {
+    pub fn filter(&self) -> Option<&Expr> {
+        self.options.filter.as_ref()
+    }
+}
+
+/// Parses a request's path (starting `/v1.1`) and query; every bound on the options is checked here.
+pub fn parse_request(path: &str, query: Option<&str>) -> ApiResult<StaRequest> {
+    let rest = path.strip_prefix("/v1.1").ok_or_else(|| ApiError::not_found("not a SensorThings path"))?;
+    let options = parse_options(query)?;
+    if rest.is_empty() {
+        return Ok(StaRequest { path: None, options });
+    }
+    let segments: Vec<&str> = rest.trim_start_matches('/').splitn(3, '/').collect();
     if segments.len() > 2 {
         return Err(ApiError::bad_request(
             "paths go at most one navigation deep, e.g. /v1.1/Datastreams(1)/Observations",
@@ -456,19 +587,46 @@ pub async fn handle(
             let id = tail
                 .strip_suffix(')')
                 .and_then(|n| n.parse::<i64>().ok())
+                .filter(|id| *id >= 1)
                 .ok_or_else(|| ApiError::bad_request(format!("bad entity id in {:?}", segments[0])))?;
             (name, Some(id))
         }
         None => (segments[0], None),
     };
-    let (set, many) = Set::parse(first)
+    let set = Set::parse(first)
         .filter(|(_, many)| *many)
+        .map(|(set, _)| set)
         .ok_or_else(|| ApiError::not_found(format!("no entity set {first:?}")))?;
     let nav = segments
         .get(1)
         .map(|n| Set::parse(n).ok_or_else(|| ApiError::not_found(format!("no navigation {n:?}"))))
         .transpose()?;
-    debug_assert!(many);
+    Ok(StaRequest { path: Some(ResourcePath { set, id, nav }), options })
+}
+
+/// `GET /v1.1` and everything below it.
+pub async fn handle(
+    State(state): State<AppState>,
+    caller: Caller,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let r = Request { state: &state, caller: &caller, links: Links { base: format!("http://{host}/v1.1") } };
+    let path = uri.path().trim_end_matches('/');
+    let StaRequest { path: resource, options: mut o } = parse_request(path, uri.query())?;
+    if o.expand.iter().any(|e| e == "Observations") {
+        o.top = o.top.min(EXPAND_TOP);
+    }
+    let Some(ResourcePath { set, id, nav }) = resource else {
+        let sets = ["Things", "Locations", "Datastreams", "Sensors", "ObservedProperties", "Observations"];
+        let value: Vec<Value> =
+            sets.iter().map(|s| json!({"name": s, "url": format!("{}/{s}", r.links.base)})).collect();
+        return Ok(Json(json!({"value": value, "serverSettings": {"conformance": [
+            "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
+            "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data"]}}))
+        .into_response());
+    };
 
     // Resolve the path to a target set, a scope, and whether one entity is asked for.
     let (target, scope, single) = match (set, id, nav) {
@@ -476,13 +634,13 @@ pub async fn handle(
         (_, None, Some(_)) => return Err(ApiError::bad_request("navigation needs an entity id first")),
         (Set::Observations, Some(id), None) => (Set::Observations, Scope::Observation(id), true),
         (Set::Sensors | Set::ObservedProperties, Some(id), n) => {
-            let k = usize::try_from(id - 1)
-                .ok()
-                .filter(|k| *k < SensorKind::ALL.len())
-                .ok_or_else(|| ApiError::not_found(format!("no entity with id {id}")))?;
-            if r.caller.role < Role::Planner && kind_of(k).restricted() {
-                state.audit(&caller, "read", &format!("{} {id}", set.name()), false).await;
-                return Err(ApiError::not_found(format!("no entity with id {id}")));
+            let Some(k) = usize::try_from(id - 1).ok().filter(|k| {
+                *k < SensorKind::ALL.len() && (r.caller.role >= Role::Planner || !kind_of(*k).restricted())
+            }) else {
+                return Err(r.no_entity(set, id).await);
+            };
+            if kind_of(k).restricted() {
+                state.audit(&caller, "read", &format!("{} {id} ({})", set.name(), kind_of(k).layer()), true).await;
             }
             match n {
                 None => (set, Scope::Kind(k), true),
@@ -492,11 +650,11 @@ pub async fn handle(
         }
         (Set::Observations, Some(id), Some((Set::Datastreams, false))) => {
             let (rows, _) = r.observations(&Scope::Observation(id), &Options { top: 1, ..Default::default() }).await?;
-            let o = rows.first().ok_or_else(|| ApiError::not_found(format!("no entity with id {id}")))?;
+            let Some(o) = rows.first() else { return Err(r.no_entity(Set::Observations, id).await) };
             (Set::Datastreams, Scope::Sensor(o.datastream as usize), true)
         }
         (_, Some(id), n) => {
-            let i = r.sensor(id).await?;
+            let i = r.sensor(set, id).await?;
             match (set, n) {
                 (s, None) => (s, Scope::Sensor(i), true),
                 (Set::Things, Some((t @ (Set::Locations | Set::Datastreams), true)))
@@ -513,8 +671,8 @@ pub async fn handle(
 
     if target == Set::Observations {
         let (rows, total) = r.observations(&scope, &o).await?;
-        if single {
-            let obs = rows.first().ok_or_else(|| ApiError::not_found("no such observation"))?;
+        if let (true, Scope::Observation(id)) = (single, &scope) {
+            let Some(obs) = rows.first() else { return Err(r.no_entity(Set::Observations, *id).await) };
             let mut v = observation_json(&r.links, obs);
             if o.expand.iter().any(|e| e == "Datastream") {
                 v["Datastream"] = r.entity_json(Set::Datastreams, obs.datastream as usize);
@@ -526,54 +684,19 @@ pub async fn handle(
             body["@iot.count"] = n.into();
         }
         let full_page = rows.len() == o.top;
-        if full_page && total.is_none_or(|n| (o.skip + o.top) < n as usize) {
+        if full_page && total.is_none_or(|n| o.skip.saturating_add(o.top) < n as usize) {
             body["@iot.nextLink"] = r.next_link(path, &o, usize::MAX).into();
         }
         return Ok(Json(body).into_response());
     }
 
-    // In-memory entities: candidates, filter, order, page.
+    // In-memory entities: candidates, filter and order off the async workers, then the page.
     let sensors = &state.sim.sensors;
-    let candidates: Vec<usize> = match (&scope, target) {
-        (Scope::Sensor(i), Set::Sensors | Set::ObservedProperties) => vec![kind_index(sensors[*i].kind)],
-        (Scope::Sensor(i), _) => vec![*i],
-        (Scope::Kind(k), Set::Sensors | Set::ObservedProperties) => vec![*k],
-        (Scope::Kind(k), _) => {
-            (0..sensors.len()).filter(|i| kind_index(sensors[*i].kind) == *k && r.visible(&sensors[*i])).collect()
-        }
-        (_, Set::Sensors | Set::ObservedProperties) => {
-            (0..SensorKind::ALL.len()).filter(|k| r.caller.role >= Role::Planner || !kind_of(*k).restricted()).collect()
-        }
-        _ => (0..sensors.len()).filter(|i| r.visible(&sensors[*i])).collect(),
-    };
-    let entity = |i: usize| Entity {
-        set: target,
-        index: i,
-        sensor: matches!(target, Set::Things | Set::Locations | Set::Datastreams).then(|| &sensors[i]),
-    };
-    let mut matched: Vec<usize> = match &o.filter {
-        Some(f) => candidates.into_iter().filter(|i| filter::eval(f, &entity(*i))).collect(),
-        None => candidates,
-    };
-    if !o.order.is_empty() {
-        let key = |i: usize| o.order.iter().map(|(p, _)| entity(i).scalar(p)).collect::<Vec<_>>();
-        matched.sort_by(|a, b| {
-            let (ka, kb) = (key(*a), key(*b));
-            for ((x, y), (_, desc)) in ka.iter().zip(&kb).zip(&o.order) {
-                let ord = match (x, y) {
-                    (Some(Scalar::Num(x)), Some(Scalar::Num(y))) => x.total_cmp(y),
-                    (Some(Scalar::Str(x)), Some(Scalar::Str(y))) => x.cmp(y),
-                    (Some(Scalar::Bool(x)), Some(Scalar::Bool(y))) => x.cmp(y),
-                    _ => std::cmp::Ordering::Equal,
-                };
-                let ord = if *desc { ord.reverse() } else { ord };
-                if ord.is_ne() {
-                    return ord;
-                }
-            }
-            a.cmp(b)
-        });
-    }
+    let (st, role, filter, order) = (state.clone(), caller.role, o.filter.clone(), o.order.clone());
+    let matched =
+        tokio::task::spawn_blocking(move || matching(&st.sim.sensors, role, target, scope, filter.as_ref(), &order))
+            .await
+            .map_err(ApiError::internal)?;
     if single {
         let i = *matched.first().ok_or_else(|| ApiError::not_found("no such entity"))?;
         let mut v = r.entity_json(target, i);
@@ -605,6 +728,42 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_parse_and_reject() {
+        let p = |path: &str| parse_request(path, None).map(|r| r.path.map(|p| (p.set, p.id, p.nav)));
+        assert_eq!(p("/v1.1").unwrap(), None);
+        assert_eq!(p("/v1.1/Things").unwrap(), Some((Set::Things, None, None)));
+        assert_eq!(
+            p("/v1.1/Datastreams(7)/Observations").unwrap(),
+            Some((Set::Datastreams, Some(7), Some((Set::Observations, true))))
+        );
+        for bad in [
+            "/v1.1/Things(0)",
+            "/v1.1/Things(-9223372036854775808)",
+            "/v1.1/Things(99999999999999999999)",
+            "/v1.1/Things(1",
+            "/v1.1/Thing(1)",
+            "/v1.1/Things(1)/Datastreams/Observations",
+            "/v1.1/Nothing",
+            "/v2/Things",
+        ] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn query_options_are_bounded() {
+        let keys = ["name"; MAX_ORDER_KEYS + 1].join(",");
+        assert!(parse_options(Some(&format!("$orderby={keys}"))).is_err());
+        let keys = ["name"; MAX_ORDER_KEYS].join(",");
+        assert_eq!(parse_options(Some(&format!("$orderby={keys}"))).unwrap().order.len(), MAX_ORDER_KEYS);
+        assert!(parse_options(Some("$orderby=name&$orderby=name")).unwrap().order.len() == 1, "repeats replace");
+        assert!(parse_options(Some(&format!("$skip={}", MAX_SKIP + 1))).is_err());
+        assert!(parse_options(Some("$skip=18446744073709551615")).is_err());
+        assert!(parse_options(Some("$expand=Locations,Locations")).is_err());
+        assert!(parse_options(Some("$expand=Nothing")).is_err());
+    }
 
     #[test]
     fn query_options_parse_and_reject() {
