@@ -1,6 +1,8 @@
 //! TilesPlugin: runs the core's selection every frame from the camera, fetches off the main
-//! thread, turns content into meshes in background tasks, shows the selection only once all of
-//! it is on the GPU (so no hole ever shows), and despawns evicted tiles so their memory is freed.
+//! thread, turns content into meshes in background tasks, and shows the selection without holes:
+//! a selected tile that is not on the GPU yet is stood in for by the tiles that covered its place
+//! before (its shown ancestor, or its shown descendants), and an evicted tile stays until nothing
+//! needs it as a stand-in. Then its entities are despawned and its memory freed.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -59,10 +61,13 @@ pub struct LoadedTileset {
     pub url: String,
     pub tileset: Tileset,
     built: HashMap<TileKey, Built>,
-    /// The selection the GPU shows (all of it built).
+    /// Each built tile's ancestors, nearest first, as they were when it was built.
+    lineage: HashMap<TileKey, Vec<TileKey>>,
+    /// Tiles the core evicted that are still shown as stand-ins.
+    evicted: HashSet<TileKey>,
+    /// What the GPU shows: every tile in it is built.
     pub shown: HashSet<TileKey>,
     wanted: Vec<TileKey>,
-    waited_frames: u32,
     pub visible: bool,
     pub stats: TilesetStats,
     pub errors: Vec<TileError>,
@@ -136,9 +141,10 @@ fn open_tilesets(settings: Res<TilesSettings>, mut sets: ResMut<Tilesets>) {
             url: url.clone(),
             tileset: Tileset::new(url.clone(), options.clone()),
             built: HashMap::new(),
+            lineage: HashMap::new(),
+            evicted: HashSet::new(),
             shown: HashSet::new(),
             wanted: Vec::new(),
-            waited_frames: 0,
             visible: true,
             stats: TilesetStats::default(),
             errors: Vec::new(),
@@ -175,12 +181,11 @@ fn select(
             fetcher.cancel(i, id);
         }
         for key in &result.unloaded {
-            if let Some(Built::Ready(entities)) = t.built.remove(key) {
-                for e in entities {
-                    commands.entity(e).despawn();
-                }
+            if t.shown.contains(key) && matches!(t.built.get(key), Some(Built::Ready(_))) {
+                t.evicted.insert(*key); // still standing in: freed once nothing needs it
+            } else {
+                t.forget(*key, &mut commands);
             }
-            t.shown.remove(key);
         }
         for e in &result.errors {
             error!("tile {}: {}", e.url, e.message);
@@ -196,6 +201,13 @@ fn select(
             }
             let Some(info) = t.tileset.tile(*key) else { continue };
             let (up, ecef) = (info.up_axis, info.ecef_from_tile);
+            let mut lineage = Vec::new();
+            let mut up_key = info.parent;
+            while let Some(k) = up_key {
+                lineage.push(k);
+                up_key = t.tileset.tile(k).and_then(|i| i.parent);
+            }
+            t.lineage.insert(*key, lineage);
             let contents: Vec<_> = t.tileset.contents(*key).cloned().collect();
             let task = AsyncComputeTaskPool::get().spawn(async move {
                 let mut out = Vec::new();
@@ -206,8 +218,75 @@ fn select(
             });
             t.built.insert(*key, Built::Building(task));
         }
+        for key in &result.to_render {
+            t.evicted.remove(key); // selected again: loaded again
+        }
         t.wanted = result.to_render;
     }
+}
+
+impl LoadedTileset {
+    /// The core's selection this frame (what is shown once built).
+    pub fn selected(&self) -> &[TileKey] {
+        &self.wanted
+    }
+
+    /// Despawns a tile's entities and forgets it.
+    fn forget(&mut self, key: TileKey, commands: &mut Commands) {
+        if let Some(Built::Ready(entities)) = self.built.remove(&key) {
+            for e in entities {
+                commands.entity(e).despawn();
+            }
+        }
+        self.lineage.remove(&key);
+        self.evicted.remove(&key);
+        self.shown.remove(&key);
+    }
+
+    fn is_ancestor(&self, ancestor: TileKey, of: TileKey) -> bool {
+        self.lineage.get(&of).is_some_and(|l| l.contains(&ancestor))
+    }
+
+    /// The next shown set (see [`stand_in_selection`]).
+    fn next_shown(&self) -> HashSet<TileKey> {
+        stand_in_selection(
+            &self.wanted,
+            &self.shown,
+            |k| matches!(self.built.get(k), Some(Built::Ready(_))),
+            |a, d| self.is_ancestor(a, d),
+        )
+    }
+}
+
+/// What to show, without holes: the `wanted` (selected) tiles that are `ready` (built), and where
+/// a selected tile is not, the `shown` tiles over its place. A shown ancestor stands in for its
+/// whole subtree (its selected descendants wait with it, so nothing is drawn twice); shown
+/// descendants stand in for a coarser tile. A selected tile with nothing shown over its place
+/// shows once built.
+pub fn stand_in_selection(
+    wanted: &[TileKey],
+    shown: &HashSet<TileKey>,
+    ready: impl Fn(&TileKey) -> bool,
+    is_ancestor: impl Fn(TileKey, TileKey) -> bool,
+) -> HashSet<TileKey> {
+    let mut next: HashSet<TileKey> = wanted.iter().copied().filter(&ready).collect();
+    let missing: Vec<TileKey> = wanted.iter().copied().filter(|k| !ready(k)).collect();
+    if missing.is_empty() {
+        return next;
+    }
+    let wanted: HashSet<TileKey> = wanted.iter().copied().collect();
+    let mut ancestors = Vec::new();
+    for s in shown.iter().copied().filter(|s| !wanted.contains(s)) {
+        if missing.iter().any(|m| is_ancestor(s, *m)) {
+            ancestors.push(s);
+        } else if missing.iter().any(|m| is_ancestor(*m, s)) {
+            next.insert(s);
+        }
+    }
+    // A standing-in ancestor hides everything below it, and the coarsest of nested ones shows.
+    next.retain(|k| !ancestors.iter().any(|a| is_ancestor(*a, *k)));
+    next.extend(ancestors.iter().copied().filter(|a| !ancestors.iter().any(|b| is_ancestor(*b, *a))));
+    next
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -273,17 +352,12 @@ fn build(
     }
 }
 
-/// Frames to wait for a new selection to be built before showing it anyway.
-const MAX_WAIT_FRAMES: u32 = 60;
-
-fn show(mut sets: ResMut<Tilesets>, mut q: Query<(&TilePart, &mut Visibility)>) {
+fn show(mut sets: ResMut<Tilesets>, mut commands: Commands, mut q: Query<(&TilePart, &mut Visibility)>) {
     for t in sets.0.iter_mut() {
-        let ready = t.wanted.iter().all(|k| matches!(t.built.get(k), Some(Built::Ready(_))));
-        if ready || t.waited_frames >= MAX_WAIT_FRAMES {
-            t.shown = t.wanted.iter().copied().filter(|k| matches!(t.built.get(k), Some(Built::Ready(_)))).collect();
-            t.waited_frames = 0;
-        } else {
-            t.waited_frames += 1;
+        t.shown = t.next_shown();
+        let freed: Vec<TileKey> = t.evicted.iter().copied().filter(|k| !t.shown.contains(k)).collect();
+        for key in freed {
+            t.forget(key, &mut commands);
         }
     }
     for (part, mut vis) in &mut q {
@@ -292,5 +366,74 @@ fn show(mut sets: ResMut<Tilesets>, mut q: Query<(&TilePart, &mut Visibility)>) 
         if *vis != want {
             *vis = want;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use slotmap::Key;
+
+    use super::*;
+
+    /// Keys for a small tree: root 0; children 1..=4 of 0; grandchildren 5..=8 of 1.
+    fn key(n: u64) -> TileKey {
+        slotmap::KeyData::from_ffi((1 << 32) | n).into()
+    }
+
+    fn parent(n: u64) -> Option<u64> {
+        match n {
+            1..=4 => Some(0),
+            5..=8 => Some(1),
+            _ => None,
+        }
+    }
+
+    fn is_ancestor(a: TileKey, d: TileKey) -> bool {
+        let (a, mut d) = (a.data().as_ffi() & 0xffff_ffff, d.data().as_ffi() & 0xffff_ffff);
+        while let Some(p) = parent(d) {
+            if p == a {
+                return true;
+            }
+            d = p;
+        }
+        false
+    }
+
+    fn keys(ns: &[u64]) -> HashSet<TileKey> {
+        ns.iter().map(|n| key(*n)).collect()
+    }
+
+    fn next(wanted: &[u64], shown: &[u64], ready: &[u64]) -> HashSet<TileKey> {
+        let ready = keys(ready);
+        let wanted: Vec<TileKey> = wanted.iter().map(|n| key(*n)).collect();
+        stand_in_selection(&wanted, &keys(shown), |k| ready.contains(k), is_ancestor)
+    }
+
+    #[test]
+    fn refining_waits_for_every_child_under_the_parent() {
+        // Three of four children built: the parent still stands in, alone.
+        assert_eq!(next(&[1, 2, 3, 4], &[0], &[1, 2, 3]), keys(&[0]));
+        // All four: the children replace it.
+        assert_eq!(next(&[1, 2, 3, 4], &[0], &[1, 2, 3, 4]), keys(&[1, 2, 3, 4]));
+    }
+
+    #[test]
+    fn coarsening_keeps_the_children_until_the_parent_is_built() {
+        assert_eq!(next(&[0], &[1, 2, 3, 4], &[1, 2, 3, 4]), keys(&[1, 2, 3, 4]));
+        assert_eq!(next(&[0], &[1, 2, 3, 4], &[0]), keys(&[0]));
+    }
+
+    #[test]
+    fn subtrees_stand_in_independently_and_the_coarsest_ancestor_wins() {
+        // Tile 1 refines into 5..=8 (one missing) while 2 and 3 are steady: 1 stays, 2 and 3 show.
+        assert_eq!(next(&[5, 6, 7, 8, 2, 3], &[1, 2, 3], &[5, 6, 7, 2, 3]), keys(&[1, 2, 3]));
+        // A jump from the root to grandchildren with 8 missing: the root alone covers it all.
+        assert_eq!(next(&[5, 6, 7, 8, 2, 3, 4], &[0, 1], &[5, 6, 7, 2, 3, 4]), keys(&[0]));
+    }
+
+    #[test]
+    fn a_tile_with_nothing_over_its_place_shows_when_built() {
+        assert_eq!(next(&[2], &[], &[]), keys(&[]));
+        assert_eq!(next(&[2, 3], &[], &[2]), keys(&[2]));
     }
 }
