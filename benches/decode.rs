@@ -1,53 +1,72 @@
-//! Decode throughput (MB/s) of glb and b3dm from bytes: synthetic city-tile-sized inputs, and
-//! the largest real b3dm of the shared samples when `CITYTWIN_DATA` (or ../shared/data) exists.
+//! Decode throughput (MB/s) of real content, in the two steps a tile takes before it is drawn:
+//! the core's decode (headers, tables, glb validation) and the viewer's content preparation
+//! (glTF accessors read into mesh arrays, instances placed, points coloured). Inputs: the shared
+//! samples (`CITYTWIN_DATA`, default ../shared/data) — a 3.7 MB b3dm, a pnts, an i3dm — and a city
+//! tile the tiler makes from 3,000 procedural buildings.
 
 use std::path::PathBuf;
 
-use citytwin::tiles::content::{decode, write};
+use citytwin::tiler::procedural::{ProceduralOptions, generate};
+use citytwin::tiler::{TileOptions, write_city};
+use citytwin::tiles::UpAxis;
+use citytwin::tiles::content::decode;
+use citytwin::viewer::mesh::parts;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use glam::DMat4;
 
-/// A glb like a city tile: 4 MB of buffers and glTF JSON with 500 meshes.
-fn city_glb() -> Vec<u8> {
-    let meshes: Vec<_> = (0..500)
-        .map(|i| serde_json::json!({"name": format!("building {i}"), "primitives": [{"attributes": {"POSITION": i, "NORMAL": i}, "indices": i}]}))
-        .collect();
-    let json =
-        serde_json::json!({"asset": {"version": "2.0"}, "buffers": [{"byteLength": 4_000_000}], "meshes": meshes});
-    write::glb(&serde_json::to_vec(&json).unwrap(), Some(&vec![7u8; 4_000_000]))
-}
-
-/// A b3dm around that glb, with a 500-feature batch table.
-fn city_b3dm(glb: &[u8]) -> Vec<u8> {
-    let ids: Vec<u64> = (0..500).collect();
-    let names: Vec<String> = (0..500).map(|i| format!("building {i}")).collect();
-    let heights: Vec<f64> = (0..500).map(|i| 10.0 + i as f64 * 0.1).collect();
-    let bt = serde_json::json!({"id": ids, "name": names, "height": heights});
-    write::b3dm(
-        br#"{"BATCH_LENGTH":500,"RTC_CENTER":[2883767.4,1341795.0,5509945.1]}"#,
-        b"",
-        &serde_json::to_vec(&bt).unwrap(),
-        b"",
-        glb,
-    )
-}
-
-fn real_b3dm() -> Option<(String, Vec<u8>)> {
+fn samples() -> Vec<(String, Vec<u8>)> {
     let data = std::env::var_os("CITYTWIN_DATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("../shared/data"));
-    let p = data.join("3dtiles/3d-tiles-samples/1.0/TilesetWithRequestVolume/building.b3dm");
-    std::fs::read(&p).ok().map(|b| ("real_building_b3dm".to_owned(), b))
+    let t = data.join("3dtiles");
+    let files = [
+        ("b3dm_building", t.join("3d-tiles-samples/1.0/TilesetWithRequestVolume/building.b3dm")),
+        ("pnts_rgb_normals", t.join("cesiumjs-1.53-sampledata/PointCloud/PointCloudNormals/pointCloudNormals.pnts")),
+        (
+            "i3dm_orientation",
+            t.join("cesiumjs-1.53-sampledata/Instanced/InstancedOrientation/instancedOrientation.i3dm"),
+        ),
+    ];
+    let mut out: Vec<(String, Vec<u8>)> = files
+        .into_iter()
+        .map(|(name, p)| (name.to_owned(), std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))))
+        .collect();
+    // The largest tile of a procedural city.
+    let dir = std::env::temp_dir().join(format!("citytwin-bench-city-{}", std::process::id()));
+    write_city(&generate(&ProceduralOptions::new(3000, 1)), &dir, &TileOptions::default()).unwrap();
+    let mut tiles: Vec<PathBuf> = walk(&dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "glb") && !p.ends_with("ground.glb"))
+        .collect();
+    tiles.sort_by_key(|p| std::fs::metadata(p).map_or(0, |m| m.len()));
+    out.push(("glb_city_tile".to_owned(), std::fs::read(tiles.last().expect("city tiles")).unwrap()));
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
 }
 
 fn bench(c: &mut Criterion) {
-    let glb = city_glb();
-    let b3dm = city_b3dm(&glb);
-    let mut inputs = vec![("synthetic_glb".to_owned(), glb), ("synthetic_b3dm".to_owned(), b3dm)];
-    inputs.extend(real_b3dm());
+    let inputs = samples();
     let mut group = c.benchmark_group("decode");
-    group.sample_size(30);
+    group.sample_size(20);
     for (name, bytes) in &inputs {
-        assert!(decode(bytes).is_ok(), "{name} must decode");
+        let (content, _) = decode(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let prepared = parts(&content, UpAxis::Y, &DMat4::IDENTITY).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(prepared.iter().map(|p| p.positions.len()).sum::<usize>() > 0, "{name}: real geometry");
         group.throughput(Throughput::Bytes(bytes.len() as u64));
-        group.bench_function(name.as_str(), |b| b.iter(|| decode(std::hint::black_box(bytes)).unwrap()));
+        group.bench_function(format!("{name}/core"), |b| b.iter(|| decode(std::hint::black_box(bytes)).unwrap()));
+        group.bench_function(format!("{name}/core+mesh"), |b| {
+            b.iter(|| {
+                let (content, _) = decode(std::hint::black_box(bytes)).unwrap();
+                parts(&content, UpAxis::Y, &DMat4::IDENTITY).unwrap()
+            })
+        });
     }
     group.finish();
 }

@@ -343,6 +343,76 @@ fn eviction_frees_unused_content_lru_and_deepest_first() {
     assert!(!h.last.stats.over_budget);
 }
 
+/// A box `h` metres square and 10 m tall around `(cx, cy, 0)`.
+fn flat(cx: f64, cy: f64, h: f64) -> serde_json::Value {
+    json!({"box": [cx, cy, 0, h, 0, 0, 0, h, 0, 0, 0, 5]})
+}
+
+/// Root (ADD) with children a (which refines into a1, deeper) and b, each far from the other.
+fn two_branches() -> serde_json::Value {
+    json!({"asset": {"version": "1.1"}, "geometricError": 200, "root": {
+        "boundingVolume": flat(0.0, 0.0, 100.0), "geometricError": 100, "refine": "ADD", "content": {"uri": "root.glb"},
+        "children": [
+            {"boundingVolume": flat(-50.0, -50.0, 50.0), "geometricError": 10, "content": {"uri": "a.glb"},
+             "children": [{"boundingVolume": flat(-75.0, -75.0, 25.0), "geometricError": 0, "content": {"uri": "a1.glb"}}]},
+            {"boundingVolume": flat(50.0, -50.0, 50.0), "geometricError": 0, "content": {"uri": "b.glb"}}]}})
+}
+
+#[test]
+fn eviction_takes_the_least_recently_used_first_and_the_deeper_of_equals() {
+    let mut h = Harness::with_tileset(two_branches(), &["root.glb", "a.glb", "a1.glb", "b.glb"]);
+    // b is used first, then a and a1 (deeper) together, later: b is the least recently used.
+    h.converge(&[view_from(50.0, -50.0, 5.0)]);
+    assert_eq!(h.rendered(), vec!["b.glb", "root.glb"]);
+    h.converge(&[view_from(-75.0, -75.0, 5.0)]);
+    assert_eq!(h.rendered(), vec!["a.glb", "a1.glb", "root.glb"]);
+    let per_tile = h.ts.contents(h.key("b.glb")).next().unwrap().byte_size();
+    let far = [view_from(0.0, 0.0, 10_000.0)];
+    let mut evicted = Vec::new();
+    for _ in 0..3 {
+        // One tile over budget each time.
+        h.ts.options_mut().maximum_cached_bytes = h.ts.bytes_used() - per_tile;
+        h.frame(&far);
+        assert_eq!(h.last.unloaded.len(), 1);
+        evicted.push(h.ts.tile(h.last.unloaded[0]).unwrap().content_urls[0].trim_start_matches(BASE).to_owned());
+    }
+    // By depth alone a1 would go first; by age alone a and a1 would tie.
+    assert_eq!(evicted, vec!["b.glb", "a1.glb", "a.glb"]);
+    assert_eq!(h.rendered(), vec!["root.glb"], "the root, in use, stays");
+}
+
+#[test]
+fn loading_is_foveated_not_by_distance_alone() {
+    let mut ts = quad_tileset("REPLACE");
+    ts["root"]["boundingVolume"] = flat(0.0, 0.0, 100.0);
+    for (i, (x, y)) in [(-50.0, -50.0), (50.0, -50.0), (-50.0, 50.0), (50.0, 50.0)].into_iter().enumerate() {
+        ts["root"]["children"][i]["boundingVolume"] = flat(x, y, 50.0);
+    }
+    let mut h = Harness::with_tileset(ts, &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    h.ts.options_mut().maximum_simultaneous_requests = 1;
+    h.converge(&[view_from(0.0, 0.0, 10_000.0)]);
+    // Above quadrant a, looking at d's centre with a wide lens: a is the nearest tile but at the edge
+    // of the view (54.7° off centre), d is farther but dead ahead. Foveation loads d first.
+    let mut v = view_from(-50.0, -50.0, 100.0);
+    v.direction = (DVec3::new(50.0, 50.0, 0.0) - v.position_ecef).normalize();
+    v.up = DVec3::Z.cross(v.direction).cross(v.direction).normalize() * -1.0;
+    v.projection = Projection::Perspective { fov_y_rad: 130f64.to_radians(), near_m: 1.0, far_m: f64::INFINITY };
+    let r = h.frame(&[v]);
+    assert_eq!(r.requests.len(), 1, "{:?}", r.requests);
+    assert!(r.requests[0].url.ends_with("d.glb"), "the tile ahead, not the nearest: {:?}", r.requests);
+    let d = r.requests[0].priority.value;
+    h.serve(&[]);
+    // The nearest comes later, with a larger foveated value although it is closer.
+    let mut values = vec![];
+    for _ in 0..4 {
+        let r = h.frame(&[v]);
+        values.extend(r.requests.iter().map(|q| (q.url.trim_start_matches(BASE).to_owned(), q.priority.value)));
+        h.serve(&[]);
+    }
+    let a = values.iter().find(|(u, _)| u == "a.glb").expect("a is loaded too").1;
+    assert!(a > d, "a {a} after d {d}");
+}
+
 #[test]
 fn a_budget_too_small_for_the_view_lets_only_urgent_loads_through() {
     let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
