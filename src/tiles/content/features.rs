@@ -11,6 +11,9 @@ use super::parse_glb;
 
 const WHAT: &str = "glTF features";
 
+/// The most values an accessor without a buffer view (all zeros) may declare.
+const MAX_ZERO_ACCESSOR_VALUES: usize = 1 << 20;
+
 /// A glb's JSON and binary chunk.
 pub struct GltfView<'a> {
     pub json: Value,
@@ -85,18 +88,33 @@ impl<'a> GltfView<'a> {
         Ok((bytes, v["byteStride"].as_u64().unwrap_or(0) as usize))
     }
 
-    /// An accessor's scalar components as f64 (strided views and all glTF component types).
+    /// An accessor's scalar components as f64 (strided views and all glTF component types). Its
+    /// declared size is checked against the bytes behind it before anything is allocated.
     pub fn accessor(&self, index: u64) -> Result<Vec<f64>, TilesError> {
         let a = self.json["accessors"].get(index as usize).ok_or_else(|| err(format!("no accessor {index}")))?;
         let ct =
             a["componentType"].as_u64().and_then(gltf_component).ok_or_else(|| err("bad accessor componentType"))?;
         let n = a["type"].as_str().and_then(components).ok_or_else(|| err("bad accessor type"))?;
         let count = a["count"].as_u64().ok_or_else(|| err("accessor lacks count"))? as usize;
-        let Some(view) = a["bufferView"].as_u64() else { return Ok(vec![0.0; count * n]) };
+        let Some(view) = a["bufferView"].as_u64() else {
+            // All zeros: bounded, since nothing in the file backs the declared count.
+            return match count.checked_mul(n).filter(|v| *v <= MAX_ZERO_ACCESSOR_VALUES) {
+                Some(values) => Ok(vec![0.0; values]),
+                None => Err(err(format!("accessor {index} declares {count} elements and no buffer view"))),
+            };
+        };
         let (bytes, stride) = self.view_bytes(view)?;
         let offset = a["byteOffset"].as_u64().unwrap_or(0) as usize;
         let element = n * ct.size();
         let stride = if stride == 0 { element } else { stride };
+        // The whole range must lie in the view before anything is allocated for it.
+        let end = match count {
+            0 => Some(offset),
+            _ => stride.checked_mul(count - 1).and_then(|b| b.checked_add(offset)).and_then(|b| b.checked_add(element)),
+        };
+        if end.is_none_or(|end| end > bytes.len()) {
+            return Err(err(format!("accessor {index}: {count} elements overrun its view ({} bytes)", bytes.len())));
+        }
         let mut out = Vec::with_capacity(count * n);
         for i in 0..count {
             let at = offset + i * stride;
