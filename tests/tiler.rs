@@ -200,12 +200,10 @@ fn the_khronos_validator_accepts_the_output() {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/citytwin-npm"));
     if !validator.join("node_modules/gltf-validator").is_dir() {
-        let msg = format!(
-            "gltf-validator NOT FOUND under {} (npm install gltf-validator there): glTF validation did NOT run",
+        common::missing(&format!(
+            "gltf-validator is missing under {} (npm install gltf-validator there, or set GLTF_VALIDATOR_DIR)",
             validator.display()
-        );
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
-        eprintln!("\n!!!!! {msg} !!!!!\n");
+        ));
         return;
     }
     let city = procedural::generate(&procedural::ProceduralOptions::new(1500, 5));
