@@ -436,9 +436,10 @@ impl Request<'_> {
         order.push("id ASC".into());
         let asked = if conds.is_empty() { "1 = 1".to_owned() } else { conds.join(" AND ") };
         let public = self.caller.role < Role::Planner;
-        // A public request that names something (an id, a filter) is checked for restricted rows it
-        // reached for; the answer never shows them, but the attempt is audited.
-        let probe = public && !matches!((scope, &o.filter), (Scope::All | Scope::Kind(_), None));
+        // A public filter is checked for restricted rows it reached for: the answer never shows them,
+        // but the attempt is audited. (A public id that finds nothing is audited as a missing entity,
+        // once, whether it is restricted or absent.)
+        let probe = public && o.filter.is_some() && matches!(scope, Scope::All | Scope::Kind(_));
         let sql_where = if public { format!("restricted = 0 AND ({asked})") } else { asked.clone() };
         let (store, top, skip, count) = (self.state.store.clone(), o.top, o.skip, o.count);
         let order = order.join(", ");
