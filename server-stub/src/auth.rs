@@ -23,6 +23,13 @@ pub enum Role {
     Operator,
 }
 
+impl Role {
+    /// Whether this role may see a sensor kind: restricted kinds (gas pipelines) need a planner.
+    pub fn sees(self, kind: citytwin_protocol::sensors::SensorKind) -> bool {
+        self >= Role::Planner || !kind.restricted()
+    }
+}
+
 /// Who is calling: from `Authorization: Bearer …` (the scheme in any case), or `?access_token=…`
 /// where headers cannot be set (WebSocket and `<img>` in browsers). No token means public; an
 /// unknown token, another scheme or an unreadable header is a 401, and is audited.

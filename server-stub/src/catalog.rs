@@ -38,7 +38,7 @@ pub fn catalog(state: &AppState, role: Role) -> Catalog {
         sensor_layers: SensorKind::ALL
             .iter()
             .zip(state.sim.kind_counts)
-            .filter(|(k, n)| *n > 0 && (role >= Role::Planner || !k.restricted()))
+            .filter(|(k, n)| *n > 0 && role.sees(**k))
             .map(|(k, count)| SensorLayer {
                 id: k.layer().into(),
                 kind: *k,

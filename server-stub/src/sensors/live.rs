@@ -22,7 +22,7 @@ use citytwin_protocol::sensors::SensorKind;
 use futures_util::{SinkExt, StreamExt};
 
 use crate::AppState;
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 const HEARTBEAT: Duration = Duration::from_secs(10);
@@ -255,14 +255,14 @@ async fn subscribe(
     let mut kinds = Vec::new();
     for layer in layers {
         let kind = SensorKind::from_layer(layer).ok_or_else(|| format!("unknown layer {layer:?}"))?;
-        if kind.restricted() && caller.role < Role::Planner {
+        if !caller.role.sees(kind) {
             state.audit(caller, "subscribe", layer, false).await;
             return Err(format!("layer {layer} needs the planner role"));
         }
         kinds.push(kind);
     }
     if kinds.is_empty() {
-        kinds = SensorKind::ALL.into_iter().filter(|k| caller.role >= Role::Planner || !k.restricted()).collect();
+        kinds = SensorKind::ALL.into_iter().filter(|k| caller.role.sees(*k)).collect();
     }
     // Named or implied by "every layer", a restricted layer streamed is an audited access.
     for k in kinds.iter().filter(|k| k.restricted()) {

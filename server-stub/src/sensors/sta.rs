@@ -481,7 +481,7 @@ impl Request<'_> {
 }
 
 fn visible_to(role: Role, s: &Sensor) -> bool {
-    role >= Role::Planner || !s.kind.restricted()
+    role.sees(s.kind)
 }
 
 /// The entities of `target` in `scope` that `role` may see, matching `filter`, in `order`.
@@ -501,7 +501,7 @@ fn matching(
             (0..sensors.len()).filter(|i| kind_index(sensors[*i].kind) == k && visible_to(role, &sensors[*i])).collect()
         }
         (_, Set::Sensors | Set::ObservedProperties) => {
-            (0..SensorKind::ALL.len()).filter(|k| role >= Role::Planner || !kind_of(*k).restricted()).collect()
+            (0..SensorKind::ALL.len()).filter(|k| role.sees(kind_of(*k))).collect()
         }
         _ => (0..sensors.len()).filter(|i| visible_to(role, &sensors[*i])).collect(),
     };
@@ -635,9 +635,9 @@ pub async fn handle(
         (_, None, Some(_)) => return Err(ApiError::bad_request("navigation needs an entity id first")),
         (Set::Observations, Some(id), None) => (Set::Observations, Scope::Observation(id), true),
         (Set::Sensors | Set::ObservedProperties, Some(id), n) => {
-            let Some(k) = usize::try_from(id - 1).ok().filter(|k| {
-                *k < SensorKind::ALL.len() && (r.caller.role >= Role::Planner || !kind_of(*k).restricted())
-            }) else {
+            let Some(k) =
+                usize::try_from(id - 1).ok().filter(|k| *k < SensorKind::ALL.len() && r.caller.role.sees(kind_of(*k)))
+            else {
                 return Err(r.no_entity(set, id).await);
             };
             if kind_of(k).restricted() {
