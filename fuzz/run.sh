@@ -5,7 +5,7 @@
 #   bash fuzz/run.sh --seconds 600 glb cmpt   # the named targets, 10 min each
 #   bash fuzz/run.sh --runs 10000000          # 10 million executions per target
 #   bash fuzz/run.sh --runs 10000000 --seconds 1500   # ... or 25 min, whichever comes first
-#   bash fuzz/run.sh --smoke                  # CI: every target on its seeds, then 2 s of fuzzing
+#   bash fuzz/run.sh --smoke                  # CI: every target on its seeds, then 2 s of fuzzing (opt-level 1)
 #
 # The stable route: libfuzzer-sys (cargo-fuzz's runtime) only needs code compiled with LLVM's
 # SanitizerCoverage, and the flags cargo-fuzz passes for that are stable `-C` options
@@ -29,11 +29,12 @@ ALL=(tileset_json glb b3dm i3dm pnts cmpt subtree feature_table batch_table mesh
 
 mode=()
 targets=()
+profile=release
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) mode+=("-max_total_time=$2"); shift 2 ;;
     --runs) mode+=("-runs=$2"); shift 2 ;;
-    --smoke) mode=(-max_total_time=2); CORPUS=$(mktemp -d); shift ;;  # seeds only: bounded and repeatable
+    --smoke) mode=(-max_total_time=2); CORPUS=$(mktemp -d); profile=smoke; shift ;;  # seeds only: bounded, repeatable
     -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -52,10 +53,10 @@ if [ "${FUZZ_ASAN:-0}" = 1 ]; then
 fi
 start=$(date +%s)
 # --target: the flags reach our code and its dependencies, not build scripts and proc macros.
-RUSTFLAGS="$flags" cargo build --release --manifest-path fuzz/Cargo.toml --target "$host" --target-dir "$TARGET_DIR" \
+RUSTFLAGS="$flags" cargo build --profile "$profile" --manifest-path fuzz/Cargo.toml --target "$host" --target-dir "$TARGET_DIR" \
   --bins ${targets[@]/#/--bin }
 echo "fuzz/run.sh: built in $(( $(date +%s) - start )) s"
-BIN=$TARGET_DIR/$host/release
+BIN=$TARGET_DIR/$host/$profile
 
 # Seeds per target, gathered fresh (subtrees get the scheme/levels byte their target reads first).
 SEEDS=$(mktemp -d)

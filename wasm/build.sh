@@ -4,7 +4,8 @@
 # .gz copies the data server sends to browsers that accept gzip.
 #
 #   bash wasm/build.sh            # then: cargo run --release -p citytwin-server -- --web-root .
-#   bash wasm/build.sh --no-opt   # skips wasm-opt (tests: same behaviour, larger module, ~10 min less)
+#   bash wasm/build.sh --no-opt   # the tests' build: profile web-test (opt-level 1), no wasm-opt; same behaviour,
+#                                 # larger module, a fraction of the build time
 #
 # Normal machines: `rustup target add wasm32-unknown-unknown` and
 # `cargo install wasm-bindgen-cli --version <the wasm-bindgen version in Cargo.lock>`.
@@ -16,7 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OPTIMISE=1
-[ "${1:-}" = "--no-opt" ] && OPTIMISE=0
+PROFILE=web
+[ "${1:-}" = "--no-opt" ] && OPTIMISE=0 PROFILE=web-test
 ROOT=$PWD
 OUT=$ROOT/wasm/pkg
 TARGET_DIR=${CITYTWIN_WASM_TARGET_DIR:-$HOME/.cache/citytwin-wasm-target}
@@ -41,6 +43,12 @@ else
   }
   echo "build.sh: no rustup wasm32 target; using the offline toolchain from $TOOLCHAIN" >&2
   eval "$(bash "$TOOLCHAIN" env)"
+  if ! "$WASM_TOOLCHAIN_PREFIX/bin/wasm-bindgen" --version 2>/dev/null | grep -q " $BINDGEN_VERSION"; then
+    # Lighter than the toolchain script's default install: no TLS (only its test runner downloads)
+    # and opt-level 1, which binds a module in seconds all the same; a temporary target directory.
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 env -u CARGO_TARGET_DIR cargo install --root "$WASM_TOOLCHAIN_PREFIX" \
+      wasm-bindgen-cli --version "$BINDGEN_VERSION" --no-default-features >&2
+  fi
   BINDGEN=$(bash "$TOOLCHAIN" bindgen "$BINDGEN_VERSION")
   BUILD_STD=(-Zbuild-std=std,panic_abort)
 fi
@@ -49,13 +57,13 @@ fi
 # -D warnings: clippy does not see the wasm-only code, rustc at least holds it to no warnings.
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-D warnings --cfg getrandom_backend=\"wasm_js\" --remap-path-prefix=$HOME=~"
 start=$(date +%s)
-"$CARGO" build --profile web --target wasm32-unknown-unknown "${BUILD_STD[@]}" \
+"$CARGO" build --profile "$PROFILE" --target wasm32-unknown-unknown "${BUILD_STD[@]}" \
   --target-dir "$TARGET_DIR" --no-default-features --features web --bin citytwin-web
 echo "build.sh: cargo build took $(( $(date +%s) - start )) s" >&2
 
 rm -rf "$OUT.tmp" && mkdir -p "$OUT.tmp"
 "$BINDGEN" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT.tmp" --out-name citytwin \
-  "$TARGET_DIR/wasm32-unknown-unknown/web/citytwin-web.wasm"
+  "$TARGET_DIR/wasm32-unknown-unknown/$PROFILE/citytwin-web.wasm"
 
 if [ $OPTIMISE = 1 ]; then
   WASM_OPT=$(command -v wasm-opt || true)
