@@ -1,10 +1,14 @@
 //! citytwin: an engine-free 3D Tiles core (`geo`, `tiles`) and, behind the `viewer` (desktop) and `web`
 //! (browser) features, the Bevy client.
 //!
+//! `scenario` holds planning analysis (variants, metrics, sun and shadows).
+//!
 //! Everything in this crate compiles with `--no-default-features`: no Bevy, no I/O, no async runtime.
 //! All geometry is f64 ECEF; the engine supplies bytes and receives decisions.
 
+pub mod extrude;
 pub mod geo;
+pub mod scenario;
 pub mod tiles;
 
 /// Wire formats shared with the data server (the `citytwin-protocol` crate in `src/protocol/`).

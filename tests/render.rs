@@ -274,3 +274,96 @@ fn known_colours_land_on_known_pixels() {
         assert!((0..3).all(|k| (c[k] - common::SKY[k] as i32).abs() < 12), "sky expected at {east}, {north}: {c:?}");
     }
 }
+
+/// Where the camera looks at the demo's planning site from: south of it, high over the downtown
+/// towers: (metres south of the site's centre, metres up, pitch in degrees).
+const SITE_VIEW: (f64, f64, f64) = (330.0, 700.0, -62.0);
+
+/// The `--camera` value of `SITE_VIEW`, and the site.
+fn site_view() -> (String, citytwin::scenario::Site) {
+    let scenario = citytwin::tiler::demo::demo_scenario();
+    let site = citytwin::scenario::Site::new(&scenario.site).unwrap();
+    let (south, up, pitch) = SITE_VIEW;
+    let c = site.frame.to_geodetic(0.0, -south);
+    (format!("{},{},{up},0,{pitch}", c.lon_rad.to_degrees(), c.lat_rad.to_degrees()), site)
+}
+
+/// Where a ground point (site metres) lands in a 320×240 render from `site_view`: a pinhole with
+/// the viewer's 50° vertical field of view.
+fn site_pixel(p: [f64; 2]) -> (f64, f64) {
+    use glam::DVec3;
+    let eye = DVec3::new(0.0, -SITE_VIEW.0, SITE_VIEW.1);
+    let pitch = SITE_VIEW.2.to_radians();
+    let forward = DVec3::new(0.0, pitch.cos(), pitch.sin());
+    let up = DVec3::X.cross(forward);
+    let v = DVec3::new(p[0], p[1], 0.0) - eye;
+    let focal_px = 120.0 / 25f64.to_radians().tan();
+    (160.0 + focal_px * v.x / v.dot(forward), 120.0 - focal_px * v.dot(up) / v.dot(forward))
+}
+
+/// Mean luminance (0–255) of the pixels within 3 px of each point.
+fn luminance_at(img: &image::RgbImage, points: &[(f64, f64)]) -> f64 {
+    let mut sum = 0.0;
+    let mut n = 0;
+    for &(x, y) in points {
+        for dy in -3..=3 {
+            for dx in -3..=3 {
+                let (px, py) = (x.round() as i64 + dx, y.round() as i64 + dy);
+                if px >= 0 && py >= 0 && (px as u32) < img.width() && (py as u32) < img.height() {
+                    let [r, g, b] = img.get_pixel(px as u32, py as u32).0.map(f64::from);
+                    sum += 0.2126 * r + 0.7152 * g + 0.0722 * b;
+                    n += 1;
+                }
+            }
+        }
+    }
+    sum / n.max(1) as f64
+}
+
+#[test]
+fn renders_a_planning_variant_in_the_sun() {
+    if have_renderer() {
+        let (camera, _) = site_view();
+        let args = ["--scenario", "demo-site", "--variant", "tower", "--sun", "2026-03-20T15:00", "--camera", &camera];
+        check("planning_tower", &args);
+    }
+}
+
+#[test]
+fn the_towers_shadow_falls_away_from_the_sun() {
+    if !have_renderer() {
+        return;
+    }
+    let (camera, site) = site_view();
+    let render_at = |name: &str, variant: &str, shadows: bool| {
+        let mut args = vec!["--scenario", "demo-site", "--variant", variant, "--sun", "2026-03-20T15:00"];
+        args.extend(["--camera", &camera]);
+        if !shadows {
+            args.push("--no-shadows");
+        }
+        let img = render(name, &args);
+        img.save(std::env::temp_dir().join(format!("citytwin-{name}.png"))).unwrap();
+        img
+    };
+    // 15:00 at UTC+8 on the March equinox: the sun in the south-west, 42° up; the 130 m tower's
+    // shadow falls north-east, over the cleared site. Downtown towers shade parts of the site too,
+    // so the tower's own shadow is what the tower adds to the site as built.
+    let (lon, lat) = (site.frame.origin.lon_rad.to_degrees(), site.frame.origin.lat_rad.to_degrees());
+    let sun = citytwin::scenario::sun::sun_position(time::macros::datetime!(2026-03-20 07:00 UTC), lon, lat);
+    assert!(sun.azimuth_deg > 200.0 && sun.azimuth_deg < 260.0 && sun.true_elevation_deg > 30.0, "{sun:?}");
+    // Ground points on the site 30–50 m from the tower's centre, away from the sun and towards it.
+    let along = |azimuth_deg: f64| -> Vec<(f64, f64)> {
+        let a = azimuth_deg.to_radians();
+        (0..5).map(|k| 30.0 + 5.0 * k as f64).map(|d| site_pixel([d * a.sin(), d * a.cos()])).collect()
+    };
+    let (away, towards) = (along(sun.azimuth_deg + 180.0), along(sun.azimuth_deg));
+    let shadows = render_at("tower_shadows", "tower", true);
+    let no_shadows = render_at("tower_no_shadows", "tower", false);
+    let as_built = render_at("as_built_shadows", "none", true);
+    let lum = |img: &image::RgbImage, pts: &[(f64, f64)]| luminance_at(img, pts);
+    let (dark, lit, bare) = (lum(&shadows, &away), lum(&no_shadows, &away), lum(&as_built, &away));
+    assert!(dark < 0.6 * lit, "shadows on must darken the ground behind the tower: {dark:.0} vs {lit:.0} off");
+    assert!(dark < 0.75 * bare, "the tower's own shadow: {dark:.0} with it vs {bare:.0} as built");
+    let (sunny, sunny_bare) = (lum(&shadows, &towards), lum(&as_built, &towards));
+    assert!((sunny - sunny_bare).abs() < 0.1 * sunny_bare, "no shadow towards the sun: {sunny:.0} vs {sunny_bare:.0}");
+}

@@ -153,7 +153,7 @@ fn procedural_city_round_trips_and_streams_with_levels_of_detail() {
 
     // Stream it with our own selection: from afar coarse tiles, from street level leaves.
     let url = common::file_url(&dir.path().join("tileset.json"));
-    let frame = citytwin::tiler::LocalFrame::new(city.origin);
+    let frame = citytwin::geo::LocalFrame::new(city.origin);
     let at = |east: f64, north: f64, up: f64, look: DVec3| {
         let eye = frame.ecef_from_enu.transform_point3(DVec3::new(east, north, up));
         let target = frame.ecef_from_enu.transform_point3(look);

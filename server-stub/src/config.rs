@@ -137,9 +137,10 @@ fn default_scenarios() -> Vec<Scenario> {
         name: name.into(),
         kind: kind.into(),
         description: description.into(),
+        site: Vec::new(),
+        variants: Vec::new(),
     };
     vec![
-        s("planning-options", "Design options", "planning", "Compare design options for a site side by side"),
         s("flood-drill", "Flood drill", "flood", "Rising water along the low streets, hour by hour"),
         s("gas-leak-drill", "Gas leak drill", "gas_leak", "A pipeline leak, its plume and the cordon"),
         s("evacuation-drill", "Evacuation drill", "evacuation", "Routing people out of an area on the road graph"),
@@ -196,6 +197,9 @@ impl Config {
             anyhow::ensure!(valid_id(&m.id), "model id {:?}: letters, digits, '-' and '_' only", m.id);
             anyhow::ensure!(m.file.is_file(), "model {}: {} is not a file", m.id, m.file.display());
         }
+        for sc in &self.scenarios {
+            sc.check().map_err(anyhow::Error::msg)?;
+        }
         let mut seen = std::collections::HashSet::new();
         for t in &self.tokens {
             anyhow::ensure!(t.token.len() >= 16, "token for {} is shorter than 16 characters", t.name);
@@ -237,6 +241,41 @@ mod tests {
         assert!(bad.validate().unwrap_err().to_string().contains("exceeds"));
         bad = Config::default();
         bad.tokens.push(TokenConfig { token: "short".into(), role: Role::Planner, name: "p".into() });
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn planning_scenarios_from_toml() {
+        let c: Config = toml::from_str(
+            r#"[[scenarios]]
+               id = "site-7"
+               name = "Site 7"
+               kind = "planning"
+               description = "Three options"
+               site = [[114.060, 22.540], [114.061, 22.540], [114.061, 22.541], [114.060, 22.541]]
+               [[scenarios.variants]]
+               id = "tower"
+               name = "Tower"
+               design = { type = "massing", footprint = [[114.0602, 22.5402], [114.0605, 22.5402], [114.0605, 22.5405]], floors = 30, floor_height_m = 3.5, setbacks = [{ from_floor = 5, inset_m = 4.0 }], usage = "office" }
+               [[scenarios.variants]]
+               id = "scheme-b"
+               name = "Scheme B"
+               design = { type = "tileset", url = "/tiles/scheme-b/tileset.json" }"#,
+        )
+        .unwrap();
+        c.validate().unwrap();
+        let v = &c.scenarios[0].variants;
+        assert!(
+            matches!(&v[0].design, citytwin_protocol::catalog::Design::Massing(m) if m.floors == 30 && m.setbacks.len() == 1)
+        );
+        let mut bad = c.clone();
+        bad.scenarios[0].site.truncate(2);
+        assert!(bad.validate().unwrap_err().to_string().contains("site"));
+        let mut bad = c.clone();
+        bad.scenarios[0].variants[1].id = "tower".into();
+        assert!(bad.validate().unwrap_err().to_string().contains("twice"));
+        let mut bad = c;
+        bad.scenarios[0].site[1][1] = f64::NAN;
         assert!(bad.validate().is_err());
     }
 }

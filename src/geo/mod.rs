@@ -1,7 +1,11 @@
-//! Geodesy in f64: the WGS84 ellipsoid, geodetic ⇄ ECEF conversion and east-north-up frames.
+//! Geodesy in f64: the WGS84 ellipsoid, geodetic ⇄ ECEF conversion, east-north-up frames and rings.
 
 mod ellipsoid;
 mod enu;
+mod local;
+mod ring;
 
 pub use ellipsoid::{Cartographic, Ellipsoid, WGS84};
 pub use enu::{ecef_from_enu, enu_axes};
+pub use local::LocalFrame;
+pub use ring::{ring_area_m2, ring_bounds, ring_contains};

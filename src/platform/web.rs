@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use super::SocketEvent;
 use crate::protocol::catalog::Catalog;
 use crate::tiles::LoadError;
-use crate::viewer::{Bookmark, Fetcher, Live, Tilesets, ViewerConfig};
+use crate::viewer::{Bookmark, Fetcher, Live, PlanningStart, Tilesets, ViewerConfig};
 
 /// Anything: the page has one thread.
 pub trait MaybeSend {}
@@ -138,7 +138,7 @@ fn js_err(e: JsValue) -> anyhow::Error {
 }
 
 /// The page's query: `?tileset=URL` (repeatable), `?server=URL`, `?camera=lon,lat,h,heading,pitch`,
-/// `?hud=0`.
+/// `?hud=0`, and a comparison: `?scenario=ID&variant=ID&sun=YYYY-MM-DDTHH:MM&shadows=0`.
 struct PageQuery {
     params: web_sys::UrlSearchParams,
 }
@@ -174,6 +174,13 @@ async fn config() -> anyhow::Result<ViewerConfig> {
         window: Window { title: "citytwin".into(), ..default() },
         urls,
         attribution: catalog.attribution,
+        scenarios: catalog.scenarios,
+        planning: query.get("scenario").map(|scenario| PlanningStart {
+            scenario,
+            variant: query.get("variant"),
+            sun: query.get("sun"),
+            shadows: query.get("shadows").as_deref() != Some("0"),
+        }),
         max_sse: 16.0,
         cache_bytes: 256 << 20,
         camera,

@@ -69,6 +69,7 @@ pub struct CameraLayer {
     pub url: String,
 }
 
+/// A scenario: a planning study (a site and its design variants) or an emergency drill.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
     pub id: String,
@@ -76,6 +77,96 @@ pub struct Scenario {
     /// `planning`, `flood`, `gas_leak` or `evacuation`.
     pub kind: String,
     pub description: String,
+    /// Planning: the site's outline, `[lon_deg, lat_deg]`, counter-clockwise, not closed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub site: Vec<[f64; 2]>,
+    /// Planning: the design options compared on the site.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
+}
+
+/// Bounds on a catalog scenario, so a client's work on one is bounded.
+pub const MAX_VARIANTS: usize = 16;
+pub const MAX_OUTLINE_POINTS: usize = 1024;
+
+impl Scenario {
+    /// Checks what a well-formed planning scenario needs: a site of 3 to `MAX_OUTLINE_POINTS`
+    /// valid points, at most `MAX_VARIANTS` variants with distinct ids and valid outlines.
+    /// Geometry (areas, setbacks) is checked where the variants are built.
+    pub fn check(&self) -> Result<(), String> {
+        let valid = |p: &[f64; 2]| p[0].is_finite() && p[1].is_finite() && p[0].abs() <= 180.0 && p[1].abs() < 90.0;
+        let outline = |pts: &[[f64; 2]]| (3..=MAX_OUTLINE_POINTS).contains(&pts.len()) && pts.iter().all(valid);
+        if self.kind != "planning" {
+            return if self.variants.is_empty() && self.site.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("scenario {}: only planning scenarios have a site and variants", self.id))
+            };
+        }
+        if !outline(&self.site) {
+            return Err(format!("scenario {}: the site needs 3 to {MAX_OUTLINE_POINTS} [lon, lat] points", self.id));
+        }
+        if self.variants.is_empty() || self.variants.len() > MAX_VARIANTS {
+            return Err(format!("scenario {}: 1 to {MAX_VARIANTS} variants", self.id));
+        }
+        let mut ids = std::collections::HashSet::new();
+        for v in &self.variants {
+            if !ids.insert(&v.id) {
+                return Err(format!("scenario {}: variant id {} is used twice", self.id, v.id));
+            }
+            let ok = match &v.design {
+                Design::Tileset { url } => url.starts_with('/') || url.starts_with("http"),
+                Design::Model { url, lon_deg, lat_deg, .. } => !url.is_empty() && valid(&[*lon_deg, *lat_deg]),
+                Design::Massing(m) => outline(&m.footprint),
+            };
+            if !ok {
+                return Err(format!("scenario {}: variant {} is not well formed", self.id, v.id));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One design option for a planning site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Variant {
+    pub id: String,
+    pub name: String,
+    pub design: Design,
+}
+
+/// What a variant is made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Design {
+    /// A 3D Tiles tileset, relative to the server (e.g. `/tiles/option-a/tileset.json`).
+    Tileset { url: String },
+    /// A glTF or BIM model placed by its origin and heading (clockwise from north).
+    Model { url: String, lon_deg: f64, lat_deg: f64, height_m: f64, heading_deg: f64 },
+    /// A parametric massing, built like the tiler's buildings.
+    Massing(Massing),
+}
+
+/// A parametric building: a footprint extruded floor by floor, stepping in at setbacks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Massing {
+    /// The ground-floor outline, `[lon_deg, lat_deg]`, counter-clockwise, not closed.
+    pub footprint: Vec<[f64; 2]>,
+    pub floors: u32,
+    pub floor_height_m: f64,
+    /// Where the floors above step in, lowest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setbacks: Vec<Setback>,
+    /// The use, shown and coloured like the city's `building` kinds (`office`, `apartments`, …).
+    #[serde(default)]
+    pub usage: String,
+}
+
+/// From floor `from_floor` (0 = ground) up, the outline is `inset_m` further in than below.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Setback {
+    pub from_floor: u32,
+    pub inset_m: f64,
 }
 
 /// A CCTV camera: where it stands and what it sees.

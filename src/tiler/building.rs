@@ -1,5 +1,7 @@
 //! A building footprint with its heights and properties, and how OSM tags give them.
 
+use crate::geo::{ring_area_m2, ring_bounds};
+
 /// One building: a footprint in local east-north-up metres, extruded between two heights.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Building {
@@ -21,34 +23,14 @@ pub struct Building {
 }
 
 impl Building {
-    /// Signed area of a ring (positive when counter-clockwise).
-    pub fn ring_area(ring: &[[f64; 2]]) -> f64 {
-        let n = ring.len();
-        (0..n)
-            .map(|i| {
-                let (a, b) = (ring[i], ring[(i + 1) % n]);
-                a[0] * b[1] - b[0] * a[1]
-            })
-            .sum::<f64>()
-            * 0.5
-    }
-
     /// Footprint area in m², courtyards excluded.
     pub fn area_m2(&self) -> f64 {
-        Self::ring_area(&self.outer).abs() - self.holes.iter().map(|h| Self::ring_area(h).abs()).sum::<f64>()
+        ring_area_m2(&self.outer).abs() - self.holes.iter().map(|h| ring_area_m2(h).abs()).sum::<f64>()
     }
 
     /// Axis-aligned bounds of the footprint: (min, max).
     pub fn bounds(&self) -> ([f64; 2], [f64; 2]) {
-        let mut lo = [f64::INFINITY; 2];
-        let mut hi = [f64::NEG_INFINITY; 2];
-        for p in &self.outer {
-            for k in 0..2 {
-                lo[k] = lo[k].min(p[k]);
-                hi[k] = hi[k].max(p[k]);
-            }
-        }
-        (lo, hi)
+        ring_bounds(&self.outer)
     }
 
     /// Centre of the footprint's bounds.

@@ -4,11 +4,16 @@ use std::path::{Path, PathBuf};
 
 use super::procedural::{ProceduralOptions, generate};
 use super::{TileOptions, write_city};
+use crate::geo::LocalFrame;
+use crate::protocol::catalog::{Design, Massing, Scenario, Setback, Variant};
 
 /// Buildings in the demo city; the version names the cache entry, so a change regenerates it.
 pub const DEMO_BUILDINGS: usize = 20_000;
 pub const DEMO_SEED: u64 = 1;
-const DEMO_VERSION: &str = "v1";
+const DEMO_VERSION: &str = "v2";
+/// The demo's planning site in the city's local metres (min, max): a cleared downtown lot east of
+/// the centre, in block (1, 0) between the streets; the city leaves it empty.
+pub const DEMO_SITE_M: ([f64; 2], [f64; 2]) = ([210.0, 40.0], [300.0, 120.0]);
 
 /// Returns the demo city's `tileset.json` under `cache_dir`, generating it the first time. It is
 /// written beside its final place and renamed, so a crash never leaves a half-written city.
@@ -23,8 +28,7 @@ pub fn ensure_demo_city(cache_dir: &Path) -> std::io::Result<PathBuf> {
     if staging.exists() {
         std::fs::remove_dir_all(&staging)?;
     }
-    let city = generate(&ProceduralOptions::new(DEMO_BUILDINGS, DEMO_SEED));
-    write_city(&city, &staging, &TileOptions::default())?;
+    write_city(&demo_city(), &staging, &TileOptions::default())?;
     match std::fs::rename(&staging, &dir) {
         Ok(()) => Ok(tileset),
         // Another process finished first: use its city.
@@ -36,9 +40,107 @@ pub fn ensure_demo_city(cache_dir: &Path) -> std::io::Result<PathBuf> {
     }
 }
 
+/// The demo city: procedural, with its planning site cleared.
+pub fn demo_city() -> super::City {
+    let mut city = generate(&ProceduralOptions::new(DEMO_BUILDINGS, DEMO_SEED));
+    city.buildings.retain(|b| !on_demo_site(b));
+    city
+}
+
+fn on_demo_site(b: &super::Building) -> bool {
+    let ((lo, hi), (site_lo, site_hi)) = (b.bounds(), DEMO_SITE_M);
+    lo[0] < site_hi[0] && hi[0] > site_lo[0] && lo[1] < site_hi[1] && hi[1] > site_lo[1]
+}
+
+/// The demo city's planning study: a 90 × 80 m downtown site east of the centre, and three options
+/// for it (a tower on a podium, a mid-rise block, a park with a pavilion), all massings.
+pub fn demo_scenario() -> Scenario {
+    let frame = LocalFrame::new(ProceduralOptions::new(DEMO_BUILDINGS, DEMO_SEED).origin);
+    let deg = |x: f64, y: f64| {
+        let c = frame.to_geodetic(x, y);
+        [c.lon_rad.to_degrees(), c.lat_rad.to_degrees()]
+    };
+    let rect = |x0: f64, y0: f64, x1: f64, y1: f64| vec![deg(x0, y0), deg(x1, y0), deg(x1, y1), deg(x0, y1)];
+    let massing = |footprint, floors, floor_height_m, setbacks: &[(u32, f64)], usage: &str| {
+        Design::Massing(Massing {
+            footprint,
+            floors,
+            floor_height_m,
+            setbacks: setbacks.iter().map(|&(from_floor, inset_m)| Setback { from_floor, inset_m }).collect(),
+            usage: usage.into(),
+        })
+    };
+    let variant = |id: &str, name: &str, design| Variant { id: id.into(), name: name.into(), design };
+    Scenario {
+        id: "demo-site".into(),
+        name: "Downtown site: three options".into(),
+        kind: "planning".into(),
+        description: "A tower on a podium, a mid-rise block or a park with a pavilion on one downtown site".into(),
+        site: rect(DEMO_SITE_M.0[0], DEMO_SITE_M.0[1], DEMO_SITE_M.1[0], DEMO_SITE_M.1[1]),
+        variants: vec![
+            variant(
+                "tower",
+                "A: tower on a podium",
+                massing(rect(230.0, 60.0, 280.0, 100.0), 36, 3.6, &[(4, 6.0), (28, 3.0)], "office"),
+            ),
+            variant(
+                "midrise",
+                "B: mid-rise block",
+                massing(rect(215.0, 45.0, 295.0, 115.0), 9, 3.2, &[(7, 3.0)], "apartments"),
+            ),
+            variant(
+                "park",
+                "C: park with a pavilion",
+                massing(rect(245.0, 72.0, 265.0, 84.0), 1, 5.0, &[], "pavilion"),
+            ),
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::Site;
+    use crate::scenario::metrics::variant_metrics;
+
+    #[test]
+    fn the_planning_site_is_cleared() {
+        let full = generate(&ProceduralOptions::new(DEMO_BUILDINGS, DEMO_SEED));
+        assert!(full.buildings.iter().filter(|b| on_demo_site(b)).count() >= 3, "downtown would build there");
+        let city = demo_city();
+        assert!(city.buildings.iter().all(|b| !on_demo_site(b)));
+        assert!(city.buildings.len() + 10 > DEMO_BUILDINGS);
+    }
+
+    #[test]
+    fn the_demo_scenario_is_well_formed_and_measures_as_drawn() {
+        let s = demo_scenario();
+        s.check().unwrap();
+        let site = Site::new(&s.site).unwrap();
+        assert!((site.area_m2() - 90.0 * 80.0).abs() < 1.0, "{}", site.area_m2());
+        let metrics: Vec<_> = s
+            .variants
+            .iter()
+            .map(|v| {
+                let Design::Massing(m) = &v.design else { panic!("the demo's variants are massings") };
+                variant_metrics(&site.massing(m).unwrap(), &site.outline_m, 3.0)
+            })
+            .collect();
+        // The tower: 50 × 40 podium of 4 floors, 38 × 28 shaft to floor 28, 32 × 22 crown to 36.
+        let tower_gfa = 4.0 * 2000.0 + 24.0 * 1064.0 + 8.0 * 704.0;
+        assert!((metrics[0].gross_floor_area_m2 - tower_gfa).abs() < 5.0, "{:?}", metrics[0]);
+        assert!((metrics[0].height_m - 36.0 * 3.6).abs() < 1e-9);
+        // The block covers 80 × 70 of the 90 × 80 site; the park almost nothing.
+        assert!((metrics[1].site_coverage - 5600.0 / 7200.0).abs() < 0.001, "{:?}", metrics[1]);
+        assert!(metrics[2].site_coverage < 0.05 && metrics[2].plot_ratio < 0.05);
+        // Every site point is downtown ground between the streets (block (1, 0): x 196–356, y 22–172).
+        for p in &site.outline_m {
+            let world = site.frame.ecef_from_enu.transform_point3(glam::DVec3::new(p[0], p[1], 0.0));
+            let city = LocalFrame::new(ProceduralOptions::new(DEMO_BUILDINGS, DEMO_SEED).origin);
+            let q = city.enu_from_ecef.transform_point3(world);
+            assert!((196.0..=356.0).contains(&q.x) && (22.0..=172.0).contains(&q.y), "{q}");
+        }
+    }
 
     #[test]
     fn made_once_then_reused() {

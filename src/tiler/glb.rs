@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::Building;
-use super::extrude::Mesh;
+use crate::extrude::Mesh;
 use crate::tiles::content::write;
 
 const ARRAY_BUFFER: u32 = 34962;

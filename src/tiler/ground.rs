@@ -3,9 +3,9 @@
 
 use glam::DVec3;
 
-use super::LocalFrame;
-use super::extrude::Mesh;
 use super::glb::{GlbBuilder, Material};
+use crate::extrude::Mesh;
+use crate::geo::LocalFrame;
 use crate::protocol::roads::{RoadGraph, width_m};
 
 const GROUND: Material = Material { name: "ground", rgba: [0.55, 0.60, 0.50, 1.0], roughness: 1.0 };

@@ -7,8 +7,8 @@ use std::path::Path;
 use osmpbf::{Element, ElementReader, RelMemberType};
 
 use super::building::BuildingTags;
-use super::{Building, City, LocalFrame, rings};
-use crate::geo::Cartographic;
+use super::{Building, City, rings};
+use crate::geo::{Cartographic, LocalFrame};
 use crate::protocol::roads::{NodePos, RoadWay, build_graph};
 use crate::tiles::Warnings;
 
@@ -241,7 +241,8 @@ fn read(source: Source<'_>) -> Result<City, OsmError> {
         }
         let many = outers.len() > 1;
         for (k, (outer, z)) in outers.into_iter().enumerate() {
-            let (mine, rest): (Vec<_>, Vec<_>) = inners.into_iter().partition(|(h, _)| rings::contains(&outer, h[0]));
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                inners.into_iter().partition(|(h, _)| crate::geo::ring_contains(&outer, h[0]));
             inners = rest;
             let part_id = if many { format!("{id}#{k}") } else { id.clone() };
             let holes = mine.into_iter().map(|(h, _)| h).collect();

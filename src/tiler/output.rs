@@ -9,10 +9,11 @@ use geo::{Coord, LineString, Simplify};
 use glam::DVec3;
 use serde_json::{Value, json};
 
-use super::extrude::Mesh;
 use super::glb::{BUILDING, GlbBuilder};
 use super::quadtree::{self, QuadNode, QuadOptions};
-use super::{City, LocalFrame, ground, rings};
+use super::{City, ground, rings};
+use crate::extrude::{Footprint, Mesh};
+use crate::geo::LocalFrame;
 
 /// How to cut the city into tiles.
 #[derive(Debug, Clone, Copy)]
@@ -171,7 +172,14 @@ fn tile_glb(city: &City, node: &QuadNode) -> (Vec<u8>, usize, usize) {
     for &i in &node.content {
         let b = &city.buildings[i as usize];
         let (outer, holes) = simplified(b, node.simplify_m);
-        if mesh.add_building(b, &outer, &holes, table.len() as u32, origin) {
+        let footprint = Footprint {
+            outer: &outer,
+            holes: &holes,
+            bottom_m: b.base_z_m + b.min_height_m,
+            top_m: b.base_z_m + b.height_m,
+            floor: b.min_height_m > 0.0,
+        };
+        if mesh.add_extrusion(&footprint, table.len() as u32, origin) {
             table.push(b);
         } else {
             skipped += 1;
@@ -198,7 +206,7 @@ fn simplified(b: &super::Building, tolerance_m: f64) -> (Vec<[f64; 2]>, Vec<Vec<
     let holes = b
         .holes
         .iter()
-        .filter(|h| super::Building::ring_area(h).abs() > tolerance_m * tolerance_m * 4.0)
+        .filter(|h| crate::geo::ring_area_m2(h).abs() > tolerance_m * tolerance_m * 4.0)
         .filter_map(|h| rdp(h, false))
         .collect();
     (outer, holes)

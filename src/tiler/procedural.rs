@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::{Building, City, LocalFrame, rings};
-use crate::geo::Cartographic;
+use super::{Building, City, rings};
+use crate::geo::{Cartographic, LocalFrame};
 use crate::protocol::roads::{NodePos, RoadWay, build_graph};
 use crate::tiles::Warnings;
 
@@ -317,8 +317,8 @@ mod tests {
         let r = |b: &Building| b.center()[0].hypot(b.center()[1]);
         assert!(mean(&|b| r(b) < 600.0) > 2.0 * mean(&|b| r(b) > 3000.0));
         for b in &city.buildings {
-            assert!(Building::ring_area(&b.outer) > 10.0, "{} is CCW with area", b.id);
-            assert!(b.holes.iter().all(|h| Building::ring_area(h) < 0.0));
+            assert!(crate::geo::ring_area_m2(&b.outer) > 10.0, "{} is CCW with area", b.id);
+            assert!(b.holes.iter().all(|h| crate::geo::ring_area_m2(h) < 0.0));
             assert!(b.height_m > 0.0 && b.base_z_m <= 0.0);
         }
         assert!(

@@ -1,6 +1,6 @@
 //! Rings: joining multipolygon member ways end to end, and cleaning rings for extrusion.
 
-use super::Building;
+use crate::geo::ring_area_m2;
 
 /// Joins way node lists into closed rings (first node = last node). Returns the rings and how
 /// many node lists could not be closed.
@@ -40,7 +40,7 @@ pub fn clean(mut ring: Vec<[f64; 2]>, ccw: bool) -> Option<Vec<[f64; 2]>> {
     if ring.len() < 3 || ring.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
         return None;
     }
-    let area = Building::ring_area(&ring);
+    let area = ring_area_m2(&ring);
     if area.abs() < 1e-3 {
         return None;
     }
@@ -48,19 +48,6 @@ pub fn clean(mut ring: Vec<[f64; 2]>, ccw: bool) -> Option<Vec<[f64; 2]>> {
         ring.reverse();
     }
     Some(ring)
-}
-
-/// True when `p` lies inside `ring` (even-odd rule).
-pub fn contains(ring: &[[f64; 2]], p: [f64; 2]) -> bool {
-    let mut inside = false;
-    let n = ring.len();
-    for i in 0..n {
-        let (a, b) = (ring[i], ring[(i + n - 1) % n]);
-        if (a[1] > p[1]) != (b[1] > p[1]) && p[0] < (b[0] - a[0]) * (p[1] - a[1]) / (b[1] - a[1]) + a[0] {
-            inside = !inside;
-        }
-    }
-    inside
 }
 
 #[cfg(test)]
@@ -82,17 +69,10 @@ mod tests {
         let cw = vec![[0.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0], [0.0, 0.0]];
         let ccw = clean(cw.clone(), true).unwrap();
         assert_eq!(ccw.len(), 4);
-        assert!(Building::ring_area(&ccw) > 0.0);
-        assert!(Building::ring_area(&clean(cw, false).unwrap()) < 0.0);
+        assert!(ring_area_m2(&ccw) > 0.0);
+        assert!(ring_area_m2(&clean(cw, false).unwrap()) < 0.0);
         assert!(clean(vec![[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]], true).is_none(), "collinear");
         assert!(clean(vec![[0.0, 0.0], [0.0, 0.0], [1.0, 0.0]], true).is_none(), "two distinct points");
         assert!(clean(vec![[0.0, 0.0], [f64::NAN, 0.0], [1.0, 1.0]], true).is_none());
-    }
-
-    #[test]
-    fn point_in_ring() {
-        let sq = [[0.0, 0.0], [4.0, 0.0], [4.0, 4.0], [0.0, 4.0]];
-        assert!(contains(&sq, [1.0, 1.0]));
-        assert!(!contains(&sq, [5.0, 1.0]));
     }
 }

@@ -8,10 +8,12 @@ use bevy::prelude::*;
 use bevy::window::{MonitorSelection, WindowMode, WindowResolution};
 use serde::Deserialize;
 
+use super::PlanningStart;
 use super::camera::Bookmark;
 use super::capture::{CapturePlugin, CaptureSettings};
 use super::{ViewerConfig, embedded};
 use crate::platform::Runtime;
+use crate::protocol::catalog::{Catalog, Scenario};
 
 /// Viewer options, from the command line and optionally a TOML file with the same keys.
 #[derive(Debug, Clone, Default, clap::Args, Deserialize)]
@@ -50,6 +52,18 @@ pub struct ViewerArgs {
     /// Start without the HUD (F1 toggles it): clean screenshots and video walls.
     #[arg(long)]
     pub no_hud: bool,
+    /// Open this planning scenario of the catalog at start (e.g. `demo-site`).
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// The variant to show (its id; `none` shows the site as built). Default: the first.
+    #[arg(long, requires = "scenario")]
+    pub variant: Option<String>,
+    /// The sun's local date and time, YYYY-MM-DDTHH:MM (default 2026-03-20T10:00).
+    #[arg(long, requires = "scenario")]
+    pub sun: Option<String>,
+    /// No shadows from the sun (they are on by default).
+    #[arg(long)]
+    pub no_shadows: bool,
     /// Start the camera at lon,lat,height_m,heading_deg,pitch_deg.
     #[arg(long, value_name = "LON,LAT,H,HEADING,PITCH")]
     pub camera: Option<String>,
@@ -69,6 +83,7 @@ struct Resolved {
     size: (u32, u32),
     camera: Option<Bookmark>,
     data_server: Option<String>,
+    scenarios: Vec<Scenario>,
 }
 
 fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
@@ -88,6 +103,10 @@ fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
         bench_flight: args.bench_flight || file.bench_flight,
         no_hud: args.no_hud || file.no_hud,
         camera: args.camera.or(file.camera),
+        scenario: args.scenario.or(file.scenario),
+        variant: args.variant.or(file.variant),
+        sun: args.sun.or(file.sun),
+        no_shadows: args.no_shadows || file.no_shadows,
         config: None,
     })
 }
@@ -107,28 +126,42 @@ fn resolve(args: &ViewerArgs) -> anyhow::Result<Resolved> {
         None => (1280, 720),
     };
     let camera = args.camera.as_deref().map(Bookmark::parse).transpose()?;
-    let mut urls = args.tilesets.iter().map(|t| crate::cli::fetch::to_url(t)).collect::<anyhow::Result<Vec<_>>>()?;
-    let mut attribution = Vec::new();
-    let mut embedded = None;
-    let mut data_server = None;
-    if let Some(server) = &args.server {
-        let base = server.trim_end_matches('/');
-        data_server = Some(base.to_owned());
-        let catalog: crate::protocol::catalog::Catalog = reqwest::blocking::get(format!("{base}/api/layers"))
-            .and_then(|r| r.error_for_status())
-            .and_then(|r| r.json())
-            .with_context(|| format!("reading the catalog of {base}"))?;
-        urls.extend(catalog.tileset_urls(base));
-        attribution = catalog.attribution;
+    if let Some(sun) = &args.sun {
+        super::planning::parse_sun_time(sun).map_err(anyhow::Error::msg)?;
     }
-    if urls.is_empty() {
+    let mut urls = args.tilesets.iter().map(|t| crate::cli::fetch::to_url(t)).collect::<anyhow::Result<Vec<_>>>()?;
+    let mut embedded = None;
+    let mut data_server = args.server.as_deref().map(|s| s.trim_end_matches('/').to_owned());
+    if urls.is_empty() && data_server.is_none() {
         let e = embedded::start_demo(&embedded::cache_dir(), None)?;
-        urls.push(e.tileset_url.clone());
-        attribution.push(embedded::DEMO_ATTRIBUTION.into());
         data_server = Some(e.server.url());
         embedded = Some(e);
     }
-    Ok(Resolved { urls, attribution, embedded, max_sse, cache_bytes: cache_mb << 20, size, camera, data_server })
+    // The data server's catalog (the embedded one's too): its tilesets, credits and scenarios.
+    let catalog = match &data_server {
+        Some(base) => {
+            let catalog: Catalog = reqwest::blocking::get(format!("{base}/api/layers"))
+                .and_then(|r| r.error_for_status())
+                .and_then(|r| r.json())
+                .with_context(|| format!("reading the catalog of {base}"))?;
+            urls.extend(catalog.tileset_urls(base));
+            catalog
+        }
+        None => Catalog::default(),
+    };
+    anyhow::ensure!(!urls.is_empty(), "no tilesets: the data server's catalog lists none");
+    let (attribution, scenarios) = (catalog.attribution, catalog.scenarios);
+    Ok(Resolved {
+        urls,
+        attribution,
+        embedded,
+        max_sse,
+        cache_bytes: cache_mb << 20,
+        size,
+        camera,
+        data_server,
+        scenarios,
+    })
 }
 
 /// Keeps the embedded data server alive as long as the app.
@@ -156,6 +189,13 @@ pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
         camera: r.camera,
         hud: !args.no_hud,
         data_server: r.data_server,
+        scenarios: r.scenarios,
+        planning: args.scenario.clone().map(|scenario| PlanningStart {
+            scenario,
+            variant: args.variant.clone(),
+            sun: args.sun.clone(),
+            shadows: !args.no_shadows,
+        }),
     };
     let mut app = super::app(config, Runtime::new()?);
     app.insert_resource(CaptureSettings {
@@ -168,6 +208,7 @@ pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
     if let Some(e) = r.embedded {
         app.insert_resource(EmbeddedServer(e));
     }
+
     match app.run() {
         AppExit::Success => Ok(()),
         AppExit::Error(code) => anyhow::bail!("the viewer exited with code {code}"),

@@ -16,6 +16,7 @@ pub mod mesh;
 mod mesh_limits;
 mod origin;
 mod picking;
+mod planning;
 mod tiles;
 
 use bevy::prelude::*;
@@ -27,6 +28,7 @@ pub use camera::{Bookmark, GeoCamera};
 pub use desktop::{EmbeddedServer, ViewerArgs, run};
 pub use fetch::Fetcher;
 pub use live::{Live, LivePlugin, LiveSettings, LiveStatus};
+pub use planning::{Planning, PlanningPlugin, PlanningStart, PlanningSystems, Scenarios};
 pub use tiles::{TilePart, TilesPlugin, TilesSettings, TilesSystems, TilesTotals, Tilesets};
 
 use hud::{Attribution, FrameTimes};
@@ -48,6 +50,10 @@ pub struct ViewerConfig {
     pub hud: bool,
     /// The data server's base URL (shown in the HUD; its `/live` feeds the sensor layer).
     pub data_server: Option<String>,
+    /// The catalog's scenarios (planning studies and drills).
+    pub scenarios: Vec<crate::protocol::catalog::Scenario>,
+    /// A comparison to open at start.
+    pub planning: Option<PlanningStart>,
 }
 
 /// The data server the viewer talks to.
@@ -82,7 +88,8 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .insert_resource(hud::HudSettings { visible: config.hud })
         .init_resource::<Picked>()
         .init_resource::<FrameTimes>()
-        .add_plugins((TilesPlugin, LivePlugin))
+        .insert_resource(Scenarios(config.scenarios))
+        .add_plugins((TilesPlugin, LivePlugin, PlanningPlugin))
         .add_systems(Startup, setup_scene)
         .add_systems(
             Update,
@@ -90,9 +97,12 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         )
         .add_systems(Update, (picking::pick, hud::frame_times, hud::toggle))
         .add_systems(PostUpdate, origin::sync_transforms.before(TransformSystems::Propagate))
-        .add_systems(EguiPrimaryContextPass, hud::hud_ui);
+        .add_systems(EguiPrimaryContextPass, (hud::hud_ui, planning::planning_ui));
     if let Some(url) = config.data_server {
         app.insert_resource(DataServer(url));
+    }
+    if let Some(start) = config.planning {
+        app.insert_resource(start);
     }
     app
 }
@@ -103,10 +113,7 @@ fn setup_scene(mut commands: Commands) {
         Projection::Perspective(PerspectiveProjection::default()),
         Transform::default(),
     ));
-    commands.spawn((
-        DirectionalLight { illuminance: 12_000.0, shadow_maps_enabled: false, ..default() },
-        Transform::default().looking_to(Vec3::new(-0.5, -0.8, -0.35), Vec3::Y),
-    ));
+    commands.spawn(planning::sun_light(Transform::default().looking_to(Vec3::new(-0.5, -0.8, -0.35), Vec3::Y)));
     commands.insert_resource(GlobalAmbientLight { color: Color::srgb(0.85, 0.9, 1.0), brightness: 250.0, ..default() });
 }
 

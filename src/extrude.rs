@@ -1,9 +1,18 @@
-//! Extrusion: building footprints to triangle meshes (glTF y-up, positions relative to an origin).
+//! Extrusion: footprints to triangle meshes (glTF y-up, positions relative to an origin), for the
+//! tiler's buildings and the planner's massings alike.
 
-use geo::{Coord, LineString, Polygon, TriangulateEarcut};
 use glam::DVec3;
 
-use super::Building;
+/// What to extrude: an outer ring (counter-clockwise) and holes (clockwise), not closed, between
+/// two heights; `floor` closes the bottom too (a part raised off the ground).
+#[derive(Debug, Clone, Copy)]
+pub struct Footprint<'a> {
+    pub outer: &'a [[f64; 2]],
+    pub holes: &'a [Vec<[f64; 2]>],
+    pub bottom_m: f64,
+    pub top_m: f64,
+    pub floor: bool,
+}
 
 /// An indexed triangle mesh with normals and one feature ID per vertex.
 #[derive(Debug, Clone, Default)]
@@ -31,18 +40,10 @@ impl Mesh {
         (self.positions.len() - 1) as u32
     }
 
-    /// Adds a building, footprint given by `outer` (CCW) and `holes` (CW), relative to `origin`.
+    /// Adds an extruded footprint, relative to `origin` (local east-north-up metres).
     /// Returns false when nothing could be triangulated.
-    pub fn add_building(
-        &mut self,
-        b: &Building,
-        outer: &[[f64; 2]],
-        holes: &[Vec<[f64; 2]>],
-        feature: u32,
-        origin: DVec3,
-    ) -> bool {
-        let bottom = b.base_z_m + b.min_height_m;
-        let top = b.base_z_m + b.height_m;
+    pub fn add_extrusion(&mut self, f: &Footprint, feature: u32, origin: DVec3) -> bool {
+        let Footprint { outer, holes, bottom_m: bottom, top_m: top, floor } = *f;
         let at = |p: [f64; 2], z: f64| DVec3::new(p[0], p[1], z) - origin;
         let start = self.indices.len();
         // Walls: each edge a quad facing outwards (courtyard walls face into the courtyard).
@@ -59,20 +60,24 @@ impl Mesh {
                 self.indices.extend_from_slice(&[v[0], v[1], v[2], v[0], v[2], v[3]]);
             }
         }
-        // Roof (and a floor when the building is raised off the ground).
-        let ring =
-            |r: &[[f64; 2]]| LineString::new(r.iter().chain(r.first()).map(|p| Coord { x: p[0], y: p[1] }).collect());
-        let polygon = Polygon::new(ring(outer), holes.iter().map(|h| ring(h)).collect());
-        let tri = polygon.earcut_triangles_raw();
-        let caps: &[(f64, f64)] = if b.min_height_m > 0.0 { &[(top, 1.0), (bottom, -1.0)] } else { &[(top, 1.0)] };
+        // Roof (and a floor under a part raised off the ground).
+        let mut vertices: Vec<[f64; 2]> = outer.to_vec();
+        let mut hole_starts = Vec::with_capacity(holes.len());
+        for h in holes {
+            hole_starts.push(vertices.len());
+            vertices.extend_from_slice(h);
+        }
+        let mut triangles: Vec<usize> = Vec::new();
+        earcut::Earcut::new().earcut(vertices.iter().copied(), &hole_starts, &mut triangles);
+        let caps: &[(f64, f64)] = if floor { &[(top, 1.0), (bottom, -1.0)] } else { &[(top, 1.0)] };
         for &(z, up) in caps {
             let n = DVec3::new(0.0, 0.0, up);
             let base = self.positions.len() as u32;
-            for v in &tri.vertices {
+            for v in &vertices {
                 self.vertex(at(*v, z), n, feature);
             }
-            for t in tri.triangle_indices.chunks_exact(3) {
-                let (a, b2, c) = (tri.vertices[t[0]], tri.vertices[t[1]], tri.vertices[t[2]]);
+            for t in triangles.chunks_exact(3) {
+                let (a, b2, c) = (vertices[t[0]], vertices[t[1]], vertices[t[2]]);
                 let ccw = (b2[0] - a[0]) * (c[1] - a[1]) - (b2[1] - a[1]) * (c[0] - a[0]) > 0.0;
                 let (i, j, k) = (base + t[0] as u32, base + t[1] as u32, base + t[2] as u32);
                 // Counter-clockwise seen from where the normal points.
@@ -91,19 +96,8 @@ impl Mesh {
 mod tests {
     use super::*;
 
-    fn building(outer: Vec<[f64; 2]>, holes: Vec<Vec<[f64; 2]>>, min: f64) -> Building {
-        Building {
-            id: "t".into(),
-            outer,
-            holes,
-            base_z_m: 0.0,
-            min_height_m: min,
-            height_m: 10.0,
-            levels: None,
-            kind: "yes".into(),
-            name: String::new(),
-            address: String::new(),
-        }
+    fn footprint<'a>(outer: &'a [[f64; 2]], holes: &'a [Vec<[f64; 2]>], bottom_m: f64) -> Footprint<'a> {
+        Footprint { outer, holes, bottom_m, top_m: 10.0, floor: bottom_m > 0.0 }
     }
 
     fn tri_normal(m: &Mesh, t: &[u32]) -> glam::Vec3 {
@@ -113,9 +107,9 @@ mod tests {
 
     #[test]
     fn box_faces_point_outwards_and_roof_up() {
-        let b = building(vec![[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]], vec![], 0.0);
+        let outer = [[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]];
         let mut m = Mesh::default();
-        assert!(m.add_building(&b, &b.outer, &b.holes, 7, DVec3::ZERO));
+        assert!(m.add_extrusion(&footprint(&outer, &[], 0.0), 7, DVec3::ZERO));
         assert_eq!(m.triangle_count(), 4 * 2 + 2);
         // Every triangle's winding agrees with its vertices' normal: front faces face out.
         for t in m.indices.chunks_exact(3) {
@@ -135,9 +129,10 @@ mod tests {
     #[test]
     fn courtyards_get_inward_facing_walls_and_raised_parts_a_floor() {
         let hole = vec![[3.0, 3.0], [3.0, 7.0], [7.0, 7.0], [7.0, 3.0]];
-        let b = building(vec![[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]], vec![hole], 4.0);
+        let outer = [[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]];
+        let holes = [hole];
         let mut m = Mesh::default();
-        assert!(m.add_building(&b, &b.outer, &b.holes, 0, DVec3::ZERO));
+        assert!(m.add_extrusion(&footprint(&outer, &holes, 4.0), 0, DVec3::ZERO));
         for t in m.indices.chunks_exact(3) {
             let n = glam::Vec3::from(m.normals[t[0] as usize]);
             assert!(tri_normal(&m, t).dot(n) > 0.0);

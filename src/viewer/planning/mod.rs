@@ -1,0 +1,173 @@
+//! Planning comparison in the viewer: the catalog's planning scenarios, each variant drawn on its
+//! site, the sun of a chosen date and time lighting the city with cascaded shadows, and the panel
+//! comparing the variants' figures. The analysis itself is engine-free (`crate::scenario`).
+
+mod panel;
+mod sun;
+mod sun_hours;
+mod variants;
+
+use bevy::prelude::*;
+use time::{Date, Month};
+
+use crate::protocol::catalog::Scenario;
+use crate::scenario::study::Study;
+
+pub use panel::planning_ui;
+pub use sun::sun_light;
+
+/// The catalog's scenarios (planning and drills), as the data server served them.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Scenarios(pub Vec<Scenario>);
+
+/// The comparison in progress: the open study, the variant shown, and the sun's date and time.
+#[derive(Resource, Debug, Clone)]
+pub struct Planning {
+    pub study: Option<Study>,
+    /// Index into the study's variants; `None` shows the site as it is.
+    pub shown: Option<usize>,
+    pub clock: SunClock,
+}
+
+/// When the sun is taken: a date and minutes after local midnight, where local is the site's
+/// standard time (UTC offset from its longitude, whole hours).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SunClock {
+    pub date: Date,
+    pub minutes: u32,
+    /// Whether the sun drives the light (with shadows); off, the viewer keeps its fixed light.
+    pub enabled: bool,
+    pub shadows: bool,
+}
+
+impl Default for Planning {
+    fn default() -> Self {
+        let date = Date::from_calendar_date(2026, Month::March, 20).expect("a valid date");
+        Self { study: None, shown: None, clock: SunClock { date, minutes: 10 * 60, enabled: false, shadows: true } }
+    }
+}
+
+impl Planning {
+    /// Opens a scenario's study (logging why not, when its site is unusable) and shows its first
+    /// variant in the sunlight.
+    pub fn open(&mut self, scenario: &Scenario) {
+        match Study::new(scenario) {
+            Ok(study) => {
+                for v in study.variants.iter().filter(|v| v.problem.is_some()) {
+                    warn!("scenario {} variant {}: {}", study.id, v.id, v.problem.as_deref().unwrap_or_default());
+                }
+                self.shown = (!study.variants.is_empty()).then_some(0);
+                self.study = Some(study);
+                self.clock.enabled = true;
+            }
+            Err(e) => warn!("scenario {}: {e}", scenario.id),
+        }
+    }
+
+    pub fn close(&mut self) {
+        self.study = None;
+        self.shown = None;
+        self.clock.enabled = false;
+    }
+}
+
+/// A comparison to open at start-up (a shared link or a screenshot): scenario and variant ids,
+/// and the sun's local date and time as `YYYY-MM-DDTHH:MM`.
+#[derive(Resource, Debug, Clone, Default, PartialEq)]
+pub struct PlanningStart {
+    pub scenario: String,
+    pub variant: Option<String>,
+    pub sun: Option<String>,
+    pub shadows: bool,
+}
+
+/// Reads `YYYY-MM-DDTHH:MM` (or just the date, at 10:00) into a date and minutes after midnight.
+pub fn parse_sun_time(s: &str) -> Result<(Date, u32), String> {
+    let bad = || format!("{s:?}: the sun's time is YYYY-MM-DDTHH:MM");
+    let (date, hm) = s.split_once('T').unwrap_or((s, "10:00"));
+    let num = |v: &str| v.parse::<i32>().map_err(|_| bad());
+    let ymd: Vec<&str> = date.split('-').collect();
+    let [y, m, d] = ymd[..] else { return Err(bad()) };
+    let month = Month::try_from(u8::try_from(num(m)?).map_err(|_| bad())?).map_err(|_| bad())?;
+    let date =
+        Date::from_calendar_date(num(y)?, month, u8::try_from(num(d)?).map_err(|_| bad())?).map_err(|_| bad())?;
+    let (h, min) = hm.split_once(':').ok_or_else(bad)?;
+    let (h, min) = (num(h)?, num(min)?);
+    if !(0..24).contains(&h) || !(0..60).contains(&min) {
+        return Err(bad());
+    }
+    Ok((date, (h * 60 + min) as u32))
+}
+
+/// Opens the start-up comparison once the catalog's scenarios are in.
+fn open_at_start(
+    start: Option<Res<PlanningStart>>,
+    scenarios: Res<Scenarios>,
+    mut planning: ResMut<Planning>,
+    mut done: Local<bool>,
+) {
+    let Some(start) = start.filter(|_| !*done) else { return };
+    *done = true;
+    let Some(scenario) = scenarios.0.iter().find(|s| s.id == start.scenario) else {
+        warn!("no scenario {:?} in the catalog", start.scenario);
+        return;
+    };
+    planning.open(scenario);
+    if let Some(id) = &start.variant {
+        let index = scenario.variants.iter().position(|v| &v.id == id);
+        if index.is_none() && id != "none" {
+            warn!("scenario {} has no variant {id:?}", scenario.id);
+        }
+        planning.shown = index;
+    }
+    if let Some(sun) = &start.sun {
+        match parse_sun_time(sun) {
+            Ok((date, minutes)) => (planning.clock.date, planning.clock.minutes) = (date, minutes),
+            Err(e) => warn!("{e}"),
+        }
+    }
+    planning.clock.shadows = start.shadows;
+}
+
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PlanningSystems {
+    /// Variant entities follow the open study and the shown variant.
+    Variants,
+    /// The sun follows the clock.
+    Sun,
+}
+
+pub struct PlanningPlugin;
+
+impl Plugin for PlanningPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Scenarios>()
+            .init_resource::<Planning>()
+            .init_resource::<sun_hours::SunHoursAnalysis>()
+            .configure_sets(Update, (PlanningSystems::Variants, PlanningSystems::Sun))
+            .add_systems(
+                Update,
+                (open_at_start, variants::spawn_study, variants::show_variant)
+                    .chain()
+                    .in_set(PlanningSystems::Variants),
+            )
+            .add_systems(Update, sun::follow_clock.in_set(PlanningSystems::Sun))
+            .add_systems(Update, (sun_hours::start_analysis, sun_hours::finish_analysis).chain());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::*;
+
+    #[test]
+    fn sun_times_parse_and_bad_ones_say_how() {
+        assert_eq!(parse_sun_time("2026-06-21T15:30"), Ok((date!(2026 - 06 - 21), 930)));
+        assert_eq!(parse_sun_time("2026-12-21"), Ok((date!(2026 - 12 - 21), 600)));
+        for bad in ["2026-13-01T10:00", "2026-02-30", "2026-06-21T24:00", "2026-06-21T10", "tomorrow", ""] {
+            assert!(parse_sun_time(bad).unwrap_err().contains("YYYY-MM-DDTHH:MM"), "{bad}");
+        }
+    }
+}
