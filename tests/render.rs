@@ -17,15 +17,20 @@ fn have_renderer() -> bool {
     ok
 }
 
-/// Renders with the viewer and returns the screenshot.
+/// Renders with the viewer at 320×240 and returns the screenshot.
 fn render(name: &str, args: &[&str]) -> image::RgbImage {
+    render_sized(name, "320x240", args)
+}
+
+/// Renders with the viewer at `size` (WxH) and returns the screenshot.
+fn render_sized(name: &str, size: &str, args: &[&str]) -> image::RgbImage {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join(format!("{name}.png"));
     let cache = std::env::var_os("CITYTWIN_TEST_CACHE").map(PathBuf::from).unwrap_or_else(|| dir.path().join("cache"));
     let status = Command::new("timeout")
         .args(["600", "xvfb-run", "-a", "-s", "-screen 0 1280x720x24"])
         .arg(env!("CARGO_BIN_EXE_citytwin"))
-        .args(["--size", "320x240", "--no-hud", "--exit-after-frames", "4000", "--screenshot"])
+        .args(["--size", size, "--no-hud", "--exit-after-frames", "4000", "--screenshot"])
         .arg(&out)
         .args(args)
         .env("VK_ICD_FILENAMES", LAVAPIPE)
@@ -288,17 +293,93 @@ fn site_view() -> (String, citytwin::scenario::Site) {
     (format!("{},{},{up},0,{pitch}", c.lon_rad.to_degrees(), c.lat_rad.to_degrees()), site)
 }
 
-/// Where a ground point (site metres) lands in a 320×240 render from `site_view`: a pinhole with
-/// the viewer's 50° vertical field of view.
-fn site_pixel(p: [f64; 2]) -> (f64, f64) {
+/// Where a point (site metres) lands in a `width`×`height` render from `site_view`: a pinhole
+/// with the viewer's 50° vertical field of view.
+fn site_pixel_in(p: glam::DVec3, width: f64, height: f64) -> (f64, f64) {
     use glam::DVec3;
     let eye = DVec3::new(0.0, -SITE_VIEW.0, SITE_VIEW.1);
     let pitch = SITE_VIEW.2.to_radians();
     let forward = DVec3::new(0.0, pitch.cos(), pitch.sin());
     let up = DVec3::X.cross(forward);
-    let v = DVec3::new(p[0], p[1], 0.0) - eye;
-    let focal_px = 120.0 / 25f64.to_radians().tan();
-    (160.0 + focal_px * v.x / v.dot(forward), 120.0 - focal_px * v.dot(up) / v.dot(forward))
+    let v = p - eye;
+    let focal_px = height / 2.0 / 25f64.to_radians().tan();
+    (width / 2.0 + focal_px * v.x / v.dot(forward), height / 2.0 - focal_px * v.dot(up) / v.dot(forward))
+}
+
+/// A ground point's pixel in a 320×240 render from `site_view`.
+fn site_pixel(p: [f64; 2]) -> (f64, f64) {
+    site_pixel_in(glam::DVec3::new(p[0], p[1], 0.0), 320.0, 240.0)
+}
+
+/// The pixels (x range, y range) where the demo site and anything up to 135 m on it can appear in
+/// a `width`×`height` render from `site_view`, clipped to `x_range`.
+fn site_box(width: f64, height: f64, x_range: (u32, u32)) -> (u32, u32, u32, u32) {
+    let corners = [-50.0, 50.0].into_iter().flat_map(|x| [-45.0, 45.0].map(move |y| (x, y)));
+    let pixels: Vec<(f64, f64)> = corners
+        .flat_map(|(x, y)| [0.0, 135.0].map(|z| site_pixel_in(glam::DVec3::new(x, y, z), width, height)))
+        .collect();
+    let (x0, x1) = pixels.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y0, y1) = pixels.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let x0 = (x0.floor().max(0.0) as u32).max(x_range.0);
+    let x1 = (x1.ceil().min(width) as u32).min(x_range.1);
+    (x0, y0.floor().max(0.0) as u32, x1 - x0, (y1.ceil().min(height) as u32) - y0.floor().max(0.0) as u32)
+}
+
+/// `img` cut to `(x, y, w, h)`.
+fn crop(img: &image::RgbImage, (x, y, w, h): (u32, u32, u32, u32)) -> image::RgbImage {
+    image::imageops::crop_imm(img, x, y, w, h).to_image()
+}
+
+/// The demo site's comparison at 12:00 on the March equinox, as `args` add to it.
+fn render_site(name: &str, size: &str, extra: &[&str]) -> image::RgbImage {
+    let (camera, _) = site_view();
+    let mut args = vec!["--scenario", "demo-site", "--sun", "2026-03-20T12:00", "--camera", &camera];
+    args.extend(extra);
+    let img = render_sized(name, size, &args);
+    img.save(std::env::temp_dir().join(format!("citytwin-{name}.png"))).unwrap();
+    img
+}
+
+/// `part` must match `same` within the render tolerance, and must not match `other`: it shows the
+/// one variant and not the other.
+fn shows(what: &str, part: &image::RgbImage, same: &image::RgbImage, other: &image::RgbImage) {
+    let c = common::compare(part, same);
+    assert!(c.within_tolerance().is_ok(), "{what}: {c:?}");
+    let wrong = common::compare(part, other);
+    assert!(wrong.within_tolerance().is_err(), "{what} also passes for the other variant: {wrong:?}");
+}
+
+#[test]
+fn a_swipe_shows_a_left_of_the_divider_and_b_right_of_it() {
+    if !have_renderer() {
+        return;
+    }
+    let swipe = render_site("swipe", "320x240", &["--variant", "tower", "--other", "midrise", "--compare", "swipe"]);
+    let tower = render_site("tower_alone", "320x240", &["--variant", "tower"]);
+    let midrise = render_site("midrise_alone", "320x240", &["--variant", "midrise"]);
+    // The divider starts at the middle, over the site's centre.
+    let (left, right) = (site_box(320.0, 240.0, (0, 160)), site_box(320.0, 240.0, (160, 320)));
+    shows("left of the divider: A, the tower", &crop(&swipe, left), &crop(&tower, left), &crop(&midrise, left));
+    shows("right of it: B, the block", &crop(&swipe, right), &crop(&midrise, right), &crop(&tower, right));
+}
+
+#[test]
+fn side_by_side_shows_a_and_b_whole() {
+    if !have_renderer() {
+        return;
+    }
+    let both = render_site(
+        "side_by_side",
+        "320x240",
+        &["--variant", "tower", "--other", "midrise", "--compare", "side-by-side"],
+    );
+    let tower = render_site("tower_half", "160x240", &["--variant", "tower"]);
+    let midrise = render_site("midrise_half", "160x240", &["--variant", "midrise"]);
+    let site = site_box(160.0, 240.0, (0, 160));
+    let left = crop(&both, (0, 0, 160, 240));
+    let right = crop(&both, (160, 0, 160, 240));
+    shows("the left view: A, the tower", &crop(&left, site), &crop(&tower, site), &crop(&midrise, site));
+    shows("the right view: B, the block", &crop(&right, site), &crop(&midrise, site), &crop(&tower, site));
 }
 
 /// Mean luminance (0–255) of the pixels within 3 px of each point.

@@ -4,13 +4,14 @@
 # .gz copies the data server sends to browsers that accept gzip.
 #
 #   bash wasm/build.sh            # then: cargo run --release -p citytwin-server -- --web-root .
-#   bash wasm/build.sh --no-opt   # the tests' build: profile web-test (opt-level 1), no wasm-opt; same behaviour,
-#                                 # larger module, a fraction of the build time
+#   bash wasm/build.sh --no-opt   # skips wasm-opt (same code, the module before wasm-opt)
+#   bash wasm/build.sh --test     # the browser test's build (CI): profile web-test (opt-level 1), no wasm-opt;
+#                                 # same behaviour, a larger module, a fraction of the build time
 #
-# Normal machines: `rustup target add wasm32-unknown-unknown` and
-# `cargo install wasm-bindgen-cli --version <the wasm-bindgen version in Cargo.lock>`.
-# Where the rustup target is missing (offline machines), the toolchain comes from
-# ../shared/tools/wasm-toolchain.sh (Debian's rustc-web, std built from source).
+# Normal machines: `rustup target add wasm32-unknown-unknown`. The module is bound by wasm/bindgen/
+# (wasm-bindgen-cli-support of the version in Cargo.lock), which this script builds. Where the rustup
+# target is missing (offline machines), the toolchain comes from ../shared/tools/wasm-toolchain.sh
+# (Debian's rustc-web, std built from source).
 #
 # Env: CITYTWIN_WASM_TARGET_DIR (default ~/.cache/citytwin-wasm-target), CITYTWIN_NPM_DIR (where
 # binaryen's wasm-opt is installed from npm if none is on PATH, default ~/.cache/citytwin-npm).
@@ -18,7 +19,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OPTIMISE=1
 PROFILE=web
-[ "${1:-}" = "--no-opt" ] && OPTIMISE=0 PROFILE=web-test
+case "${1:-}" in
+  --no-opt) OPTIMISE=0 ;;
+  --test) OPTIMISE=0 PROFILE=web-test ;;
+  "") ;;
+  *) echo "usage: wasm/build.sh [--no-opt|--test]" >&2; exit 2 ;;
+esac
 ROOT=$PWD
 OUT=$ROOT/wasm/pkg
 TARGET_DIR=${CITYTWIN_WASM_TARGET_DIR:-$HOME/.cache/citytwin-wasm-target}
@@ -27,14 +33,20 @@ BINARYEN_VERSION=132
 BINDGEN_VERSION=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
 [ -n "$BINDGEN_VERSION" ] || { echo "build.sh: no wasm-bindgen in Cargo.lock" >&2; exit 1; }
 
+# wasm-bindgen of exactly the version the crate links: our small binder over wasm-bindgen-cli-support
+# (wasm/bindgen/), built with the host's toolchain beside the module (cached in the target directory).
+PINNED=$(sed -n 's/^wasm-bindgen-cli-support = "=\(.*\)"$/\1/p' wasm/bindgen/Cargo.toml)
+[ "$PINNED" = "$BINDGEN_VERSION" ] || {
+  echo "build.sh: wasm/bindgen/Cargo.toml pins wasm-bindgen-cli-support $PINNED, Cargo.lock has wasm-bindgen $BINDGEN_VERSION: make them one" >&2
+  exit 1
+}
+cargo build --release --locked --manifest-path wasm/bindgen/Cargo.toml --target-dir "$TARGET_DIR/bindgen" >&2 &
+BINDGEN_BUILD=$!
+BINDGEN=$TARGET_DIR/bindgen/release/citytwin-bindgen
+
 BUILD_STD=()
 if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   CARGO=${CARGO:-cargo}
-  BINDGEN=$(command -v wasm-bindgen || true)
-  if [ -z "$BINDGEN" ] || ! "$BINDGEN" --version | grep -q " $BINDGEN_VERSION"; then
-    echo "build.sh: needs wasm-bindgen-cli $BINDGEN_VERSION: cargo install wasm-bindgen-cli --version $BINDGEN_VERSION" >&2
-    exit 1
-  fi
 else
   TOOLCHAIN=${WASM_TOOLCHAIN_SCRIPT:-$ROOT/../shared/tools/wasm-toolchain.sh}
   [ -f "$TOOLCHAIN" ] || {
@@ -43,13 +55,6 @@ else
   }
   echo "build.sh: no rustup wasm32 target; using the offline toolchain from $TOOLCHAIN" >&2
   eval "$(bash "$TOOLCHAIN" env)"
-  if ! "$WASM_TOOLCHAIN_PREFIX/bin/wasm-bindgen" --version 2>/dev/null | grep -q " $BINDGEN_VERSION"; then
-    # Lighter than the toolchain script's default install: no TLS (only its test runner downloads)
-    # and opt-level 1, which binds a module in seconds all the same; a temporary target directory.
-    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 env -u CARGO_TARGET_DIR cargo install --root "$WASM_TOOLCHAIN_PREFIX" \
-      wasm-bindgen-cli --version "$BINDGEN_VERSION" --no-default-features >&2
-  fi
-  BINDGEN=$(bash "$TOOLCHAIN" bindgen "$BINDGEN_VERSION")
   BUILD_STD=(-Zbuild-std=std,panic_abort)
 fi
 
@@ -60,10 +65,10 @@ start=$(date +%s)
 "$CARGO" build --profile "$PROFILE" --target wasm32-unknown-unknown "${BUILD_STD[@]}" \
   --target-dir "$TARGET_DIR" --no-default-features --features web --bin citytwin-web
 echo "build.sh: cargo build took $(( $(date +%s) - start )) s" >&2
+wait $BINDGEN_BUILD || { echo "build.sh: building wasm/bindgen failed" >&2; exit 1; }
 
 rm -rf "$OUT.tmp" && mkdir -p "$OUT.tmp"
-"$BINDGEN" --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$OUT.tmp" --out-name citytwin \
-  "$TARGET_DIR/wasm32-unknown-unknown/$PROFILE/citytwin-web.wasm"
+"$BINDGEN" "$TARGET_DIR/wasm32-unknown-unknown/$PROFILE/citytwin-web.wasm" "$OUT.tmp" citytwin
 
 if [ $OPTIMISE = 1 ]; then
   WASM_OPT=$(command -v wasm-opt || true)

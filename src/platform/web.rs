@@ -138,7 +138,7 @@ fn js_err(e: JsValue) -> anyhow::Error {
 }
 
 /// The page's query: `?tileset=URL` (repeatable), `?server=URL`, `?camera=lon,lat,h,heading,pitch`,
-/// `?hud=0`, and a comparison: `?scenario=ID&variant=ID&sun=YYYY-MM-DDTHH:MM&shadows=0`.
+/// `?hud=0`, and a comparison: `?scenario=ID&variant=ID&compare=swipe&other=ID&sun=YYYY-MM-DDTHH:MM&shadows=0`.
 struct PageQuery {
     params: web_sys::UrlSearchParams,
 }
@@ -178,6 +178,8 @@ async fn config() -> anyhow::Result<ViewerConfig> {
         planning: query.get("scenario").map(|scenario| PlanningStart {
             scenario,
             variant: query.get("variant"),
+            other: query.get("other"),
+            compare: query.get("compare"),
             sun: query.get("sun"),
             shadows: query.get("shadows").as_deref() != Some("0"),
         }),

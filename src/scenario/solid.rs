@@ -3,7 +3,7 @@
 
 use glam::DVec3;
 
-use crate::geo::{ring_area_m2, ring_bounds};
+use crate::geo::{ray_hits_box, ray_triangle, ring_area_m2};
 
 /// A vertical prism: a counter-clockwise outline extruded from `base_m` to `top_m`.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,60 +72,12 @@ impl Obstacle {
         groups.into_values().map(Self::new).collect()
     }
 
-    /// True when the ray from `origin` along unit `dir` hits a triangle at a distance in (0, ∞).
+    /// True when the ray from `origin` along unit `dir` hits a triangle more than a millimetre
+    /// away (nearer is the ray's own surface).
     pub fn blocks(&self, origin: DVec3, dir: DVec3) -> bool {
         ray_hits_box(origin, dir, self.min, self.max)
-            && self.triangles.iter().any(|t| ray_hits_triangle(origin, dir, t))
+            && self.triangles.iter().any(|t| ray_triangle(origin, dir, t).is_some_and(|d| d > 1e-3))
     }
-}
-
-/// Footprint bounds of prisms, for culling: (min, max) in x and y.
-pub fn prisms_bounds(prisms: &[Prism]) -> ([f64; 2], [f64; 2]) {
-    let all: Vec<[f64; 2]> = prisms.iter().flat_map(|p| p.outline.iter().copied()).collect();
-    ring_bounds(&all)
-}
-
-/// Slab test: does the ray meet the box at some distance ≥ 0?
-fn ray_hits_box(origin: DVec3, dir: DVec3, min: DVec3, max: DVec3) -> bool {
-    let (mut near, mut far) = (0.0f64, f64::INFINITY);
-    for k in 0..3 {
-        let (o, d) = (origin[k], dir[k]);
-        if d.abs() < 1e-12 {
-            if o < min[k] || o > max[k] {
-                return false;
-            }
-            continue;
-        }
-        let (t0, t1) = ((min[k] - o) / d, (max[k] - o) / d);
-        near = near.max(t0.min(t1));
-        far = far.min(t0.max(t1));
-        if near > far {
-            return false;
-        }
-    }
-    true
-}
-
-/// Möller–Trumbore, two-sided; hits closer than a millimetre are ignored (the ray's own surface).
-fn ray_hits_triangle(origin: DVec3, dir: DVec3, [a, b, c]: &[DVec3; 3]) -> bool {
-    let (e1, e2) = (*b - *a, *c - *a);
-    let p = dir.cross(e2);
-    let det = e1.dot(p);
-    if det.abs() < 1e-12 {
-        return false;
-    }
-    let inv = 1.0 / det;
-    let s = origin - *a;
-    let u = s.dot(p) * inv;
-    if !(0.0..=1.0).contains(&u) {
-        return false;
-    }
-    let q = s.cross(e1);
-    let v = dir.dot(q) * inv;
-    if v < 0.0 || u + v > 1.0 {
-        return false;
-    }
-    e2.dot(q) * inv > 1e-3
 }
 
 #[cfg(test)]

@@ -70,6 +70,17 @@ impl Bookmark {
     }
 }
 
+/// The `lon,lat,height_m,heading_deg,pitch_deg` form `parse` reads (millimetre and 0.01° steps).
+impl std::fmt::Display for Bookmark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.8},{:.8},{:.3},{:.2},{:.2}",
+            self.lon_deg, self.lat_deg, self.height_m, self.heading_deg, self.pitch_deg
+        )
+    }
+}
+
 impl GeoCamera {
     pub fn at(b: &Bookmark) -> Self {
         Self {
@@ -80,6 +91,18 @@ impl GeoCamera {
             flight: None,
             pivot: None,
         }
+    }
+
+    /// Where the camera is, as a bookmark (`None` at the Earth's centre).
+    pub fn bookmark(&self) -> Option<Bookmark> {
+        let c = WGS84.cartographic_from_ecef(self.position_ecef)?;
+        Some(Bookmark {
+            lon_deg: c.lon_rad.to_degrees(),
+            lat_deg: c.lat_rad.to_degrees(),
+            height_m: c.height_m,
+            heading_deg: self.heading.to_degrees(),
+            pitch_deg: self.pitch.to_degrees(),
+        })
     }
 
     /// A view of a bounding sphere from the south, looking down at 35°.
@@ -363,6 +386,21 @@ mod tests {
         assert_eq!(steps, 20);
         let end = WGS84.cartographic_from_ecef(c.position_ecef).unwrap();
         assert!((end.lon_rad.to_degrees() - 114.06).abs() < 1e-9 && (end.height_m - 500.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn bookmarks_round_trip_through_their_text() {
+        let c = hel();
+        let b = c.bookmark().unwrap();
+        assert!(
+            (b.lon_deg - 24.95).abs() < 1e-9
+                && (b.height_m - 300.0).abs() < 1e-6
+                && (b.heading_deg - 90.0).abs() < 1e-9
+        );
+        let back = Bookmark::parse(&b.to_string()).unwrap();
+        let again = GeoCamera::at(&back);
+        assert!((again.position_ecef - c.position_ecef).length() < 0.01, "within a centimetre");
+        assert!((again.heading - c.heading).abs() < 1e-3 && (again.pitch - c.pitch).abs() < 1e-3);
     }
 
     #[test]

@@ -58,6 +58,12 @@ pub struct ViewerArgs {
     /// The variant to show (its id; `none` shows the site as built). Default: the first.
     #[arg(long, requires = "scenario")]
     pub variant: Option<String>,
+    /// Compare `--variant` (A) with `--other` (B): `swipe`, `side-by-side` or `toggle` (default).
+    #[arg(long, requires = "scenario")]
+    pub compare: Option<String>,
+    /// Variant B of a comparison (its id or `none`). Default: the second.
+    #[arg(long, requires = "scenario")]
+    pub other: Option<String>,
     /// The sun's local date and time, YYYY-MM-DDTHH:MM (default 2026-03-20T10:00).
     #[arg(long, requires = "scenario")]
     pub sun: Option<String>,
@@ -105,6 +111,8 @@ fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
         camera: args.camera.or(file.camera),
         scenario: args.scenario.or(file.scenario),
         variant: args.variant.or(file.variant),
+        compare: args.compare.or(file.compare),
+        other: args.other.or(file.other),
         sun: args.sun.or(file.sun),
         no_shadows: args.no_shadows || file.no_shadows,
         config: None,
@@ -128,6 +136,9 @@ fn resolve(args: &ViewerArgs) -> anyhow::Result<Resolved> {
     let camera = args.camera.as_deref().map(Bookmark::parse).transpose()?;
     if let Some(sun) = &args.sun {
         super::planning::parse_sun_time(sun).map_err(anyhow::Error::msg)?;
+    }
+    if let Some(mode) = &args.compare {
+        super::planning::CompareMode::parse(mode).map_err(anyhow::Error::msg)?;
     }
     let mut urls = args.tilesets.iter().map(|t| crate::cli::fetch::to_url(t)).collect::<anyhow::Result<Vec<_>>>()?;
     let mut embedded = None;
@@ -193,6 +204,8 @@ pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
         planning: args.scenario.clone().map(|scenario| PlanningStart {
             scenario,
             variant: args.variant.clone(),
+            other: args.other.clone(),
+            compare: args.compare.clone(),
             sun: args.sun.clone(),
             shadows: !args.no_shadows,
         }),

@@ -18,6 +18,7 @@ mod origin;
 mod picking;
 mod planning;
 mod tiles;
+mod views;
 
 use bevy::prelude::*;
 use bevy::transform::TransformSystems;
@@ -30,6 +31,7 @@ pub use fetch::Fetcher;
 pub use live::{Live, LivePlugin, LiveSettings, LiveStatus};
 pub use planning::{Planning, PlanningPlugin, PlanningStart, PlanningSystems, Scenarios};
 pub use tiles::{TilePart, TilesPlugin, TilesSettings, TilesSystems, TilesTotals, Tilesets};
+pub use views::{MainView, SecondView, ViewLayout};
 
 use hud::{Attribution, FrameTimes};
 use origin::FloatingOrigin;
@@ -71,6 +73,9 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
     let mut app = App::new();
     app.add_plugins(crate::platform::default_plugins(config.window))
         .add_plugins(EguiPlugin::default())
+        // egui draws from a camera of its own (`views`), over every view.
+        .insert_resource(bevy_egui::EguiGlobalSettings { auto_create_primary_context: false, ..default() })
+        .init_resource::<ViewLayout>()
         .insert_resource(ClearColor(Color::srgb(0.62, 0.74, 0.86)))
         .insert_resource(FloatingOrigin::at(origin_at))
         .insert_resource(FrameFirstTileset(cam.is_none()))
@@ -90,14 +95,15 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .init_resource::<FrameTimes>()
         .insert_resource(Scenarios(config.scenarios))
         .add_plugins((TilesPlugin, LivePlugin, PlanningPlugin))
-        .add_systems(Startup, setup_scene)
+        .add_systems(Startup, (views::spawn_views, setup_scene))
+        .add_systems(Update, views::layout_views)
         .add_systems(
             Update,
             (frame_first_tileset, fly_home, camera::controls, camera::apply).chain().before(TilesSystems::Select),
         )
         .add_systems(Update, (picking::pick, hud::frame_times, hud::toggle))
         .add_systems(PostUpdate, origin::sync_transforms.before(TransformSystems::Propagate))
-        .add_systems(EguiPrimaryContextPass, (hud::hud_ui, planning::planning_ui));
+        .add_systems(EguiPrimaryContextPass, (hud::hud_ui, planning::planning_ui, planning::share_ui));
     if let Some(url) = config.data_server {
         app.insert_resource(DataServer(url));
     }
@@ -108,11 +114,6 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
 }
 
 fn setup_scene(mut commands: Commands) {
-    commands.spawn((
-        Camera3d::default(),
-        Projection::Perspective(PerspectiveProjection::default()),
-        Transform::default(),
-    ));
     commands.spawn(planning::sun_light(Transform::default().looking_to(Vec3::new(-0.5, -0.8, -0.35), Vec3::Y)));
     commands.insert_resource(GlobalAmbientLight { color: Color::srgb(0.85, 0.9, 1.0), brightness: 250.0, ..default() });
 }
@@ -143,15 +144,7 @@ fn fly_home(keys: Res<ButtonInput<KeyCode>>, sets: Res<Tilesets>, mut cam: ResMu
     if !keys.just_pressed(KeyCode::KeyF) {
         return;
     }
-    let Some(home) = home_view(&sets) else { return };
-    if let Some(c) = crate::geo::WGS84.cartographic_from_ecef(home.position_ecef) {
-        let to = Bookmark {
-            lon_deg: c.lon_rad.to_degrees(),
-            lat_deg: c.lat_rad.to_degrees(),
-            height_m: c.height_m,
-            heading_deg: home.heading.to_degrees(),
-            pitch_deg: home.pitch.to_degrees(),
-        };
+    if let Some(to) = home_view(&sets).and_then(|home| home.bookmark()) {
         cam.fly_to(&to, 1.5);
     }
 }

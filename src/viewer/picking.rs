@@ -9,6 +9,7 @@ use bevy::window::PrimaryWindow;
 
 use super::origin::GeoTransform;
 use super::tiles::{PickGeometry, TilePart, Tilesets};
+use crate::geo::ray_triangle;
 use crate::tiles::content::TileContent;
 use crate::tiles::content::features::GltfView;
 
@@ -28,29 +29,6 @@ pub struct Picked {
     pub clear: bool,
 }
 
-/// Möller–Trumbore: distance along the ray to the triangle, if hit from either side.
-pub fn ray_triangle(o: Vec3, d: Vec3, a: Vec3, b: Vec3, c: Vec3) -> Option<f32> {
-    let (e1, e2) = (b - a, c - a);
-    let p = d.cross(e2);
-    let det = e1.dot(p);
-    if det.abs() < 1e-12 {
-        return None;
-    }
-    let inv = 1.0 / det;
-    let s = o - a;
-    let u = s.dot(p) * inv;
-    if !(0.0..=1.0).contains(&u) {
-        return None;
-    }
-    let q = s.cross(e1);
-    let v = d.dot(q) * inv;
-    if v < 0.0 || u + v > 1.0 {
-        return None;
-    }
-    let t = e2.dot(q) * inv;
-    (t > 0.0).then_some(t)
-}
-
 /// The nearest hit of a local-space ray: (distance, triangle's first vertex).
 pub fn nearest_hit(g: &PickGeometry, o: Vec3, d: Vec3) -> Option<(f32, u32)> {
     let n = g.indices.as_ref().map_or(g.positions.len(), Vec::len) / 3;
@@ -58,8 +36,8 @@ pub fn nearest_hit(g: &PickGeometry, o: Vec3, d: Vec3) -> Option<(f32, u32)> {
     let mut best: Option<(f32, u32)> = None;
     for t in 0..n {
         let (i0, i1, i2) = (idx(3 * t), idx(3 * t + 1), idx(3 * t + 2));
-        let v = |i: u32| Vec3::from(g.positions[i as usize]);
-        if let Some(dist) = ray_triangle(o, d, v(i0), v(i1), v(i2))
+        let v = |i: u32| Vec3::from(g.positions[i as usize]).as_dvec3();
+        if let Some(dist) = ray_triangle(o.as_dvec3(), d.as_dvec3(), &[v(i0), v(i1), v(i2)]).map(|t| t as f32)
             && best.is_none_or(|(b, _)| dist < b)
         {
             best = Some((dist, i0));
@@ -126,8 +104,8 @@ pub fn pick(
     if !clicked || egui.ctx_mut().is_ok_and(|c| c.egui_wants_pointer_input()) {
         return;
     }
-    let Ok((camera, cam_t)) = cameras.single() else { return };
-    let Ok(ray) = camera.viewport_to_world(cam_t, cursor) else { return };
+    let Some((camera, cam_t, at)) = super::views::view_under(cameras.iter(), cursor) else { return };
+    let Ok(ray) = camera.viewport_to_world(cam_t, at) else { return };
     let mut best: Option<(f32, &TilePart, &GeoTransform, u32)> = None;
     for (part, gt, geo, vis) in &parts {
         let Some(g) = part.pick.as_ref() else { continue };
@@ -213,22 +191,12 @@ mod tests {
         let (t, v) = nearest_hit(&g, Vec3::new(0.2, 0.2, 0.0), Vec3::Z).unwrap();
         assert!((t - 2.0).abs() < 1e-6 && v == 3, "the nearer triangle (feature 9)");
         assert!(nearest_hit(&g, Vec3::new(2.0, 2.0, 0.0), Vec3::Z).is_none());
+        assert!(nearest_hit(&g, Vec3::new(0.2, 0.2, 6.0), Vec3::Z).is_none(), "both behind");
         // The highlight of an indexed part holds just the picked feature's triangles.
         let indexed = PickGeometry { indices: Some(vec![0, 1, 2, 3, 4, 5, 3, 5, 4]), ..g };
         let m = highlight_mesh(&indexed, 9);
         assert_eq!(m.count_vertices(), 6, "two triangles of feature 9");
         assert!(m.attribute(Mesh::ATTRIBUTE_NORMAL).is_some());
         assert_eq!(highlight_mesh(&indexed, 4).count_vertices(), 0);
-        assert!(
-            ray_triangle(
-                Vec3::ZERO,
-                -Vec3::Z,
-                Vec3::new(0.0, 0.0, 1.0),
-                Vec3::new(1.0, 0.0, 1.0),
-                Vec3::new(0.0, 1.0, 1.0)
-            )
-            .is_none(),
-            "behind"
-        );
     }
 }

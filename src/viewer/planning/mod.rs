@@ -3,6 +3,7 @@
 //! comparing the variants' figures. The analysis itself is engine-free (`crate::scenario`).
 
 mod panel;
+mod share;
 mod sun;
 mod sun_hours;
 mod variants;
@@ -10,23 +11,67 @@ mod variants;
 use bevy::prelude::*;
 use time::{Date, Month};
 
+use super::views::ViewLayout;
 use crate::protocol::catalog::Scenario;
 use crate::scenario::study::Study;
 
-pub use panel::planning_ui;
+pub use panel::{planning_ui, share_ui};
 pub use sun::sun_light;
 
 /// The catalog's scenarios (planning and drills), as the data server served them.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct Scenarios(pub Vec<Scenario>);
 
-/// The comparison in progress: the open study, the variant shown, and the sun's date and time.
+/// The comparison in progress: the open study, the variants shown, how, and the sun's date and time.
 #[derive(Resource, Debug, Clone)]
 pub struct Planning {
     pub study: Option<Study>,
-    /// Index into the study's variants; `None` shows the site as it is.
+    /// Variant A (the main view's): an index into the study's variants; `None` is the site as built.
     pub shown: Option<usize>,
+    /// Variant B (the second view's, in a swipe or side by side).
+    pub other: Option<usize>,
+    pub mode: CompareMode,
     pub clock: SunClock,
+}
+
+/// How variants are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum CompareMode {
+    /// One view; the panel switches the variant.
+    #[default]
+    Toggle,
+    /// One picture: A left of a divider the user drags (a fraction of the width), B right of it.
+    Swipe { divider: f32 },
+    /// Two views of the one camera: A left, B right.
+    SideBySide,
+}
+
+impl CompareMode {
+    /// Reads `toggle`, `swipe` (divided in the middle), `swipe:DIVIDER` (0–1) or `side-by-side`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?}: compare is toggle, swipe, swipe:DIVIDER (0–1) or side-by-side");
+        match s.split_once(':') {
+            Some(("swipe", d)) => match d.parse::<f32>() {
+                Ok(divider) if (0.0..=1.0).contains(&divider) => Ok(Self::Swipe { divider }),
+                _ => Err(bad()),
+            },
+            Some(_) => Err(bad()),
+            None => match s {
+                "toggle" => Ok(Self::Toggle),
+                "swipe" => Ok(Self::Swipe { divider: 0.5 }),
+                "side-by-side" => Ok(Self::SideBySide),
+                _ => Err(bad()),
+            },
+        }
+    }
+
+    pub fn layout(self) -> ViewLayout {
+        match self {
+            Self::Toggle => ViewLayout::Single,
+            Self::Swipe { divider } => ViewLayout::Swipe { divider },
+            Self::SideBySide => ViewLayout::SideBySide,
+        }
+    }
 }
 
 /// When the sun is taken: a date and minutes after local midnight, where local is the site's
@@ -43,7 +88,13 @@ pub struct SunClock {
 impl Default for Planning {
     fn default() -> Self {
         let date = Date::from_calendar_date(2026, Month::March, 20).expect("a valid date");
-        Self { study: None, shown: None, clock: SunClock { date, minutes: 10 * 60, enabled: false, shadows: true } }
+        Self {
+            study: None,
+            shown: None,
+            other: None,
+            mode: CompareMode::Toggle,
+            clock: SunClock { date, minutes: 10 * 60, enabled: false, shadows: true },
+        }
     }
 }
 
@@ -57,6 +108,7 @@ impl Planning {
                     warn!("scenario {} variant {}: {}", study.id, v.id, v.problem.as_deref().unwrap_or_default());
                 }
                 self.shown = (!study.variants.is_empty()).then_some(0);
+                self.other = (study.variants.len() > 1).then_some(1);
                 self.study = Some(study);
                 self.clock.enabled = true;
             }
@@ -67,6 +119,8 @@ impl Planning {
     pub fn close(&mut self) {
         self.study = None;
         self.shown = None;
+        self.other = None;
+        self.mode = CompareMode::Toggle;
         self.clock.enabled = false;
     }
 }
@@ -77,6 +131,10 @@ impl Planning {
 pub struct PlanningStart {
     pub scenario: String,
     pub variant: Option<String>,
+    /// Variant B, for `compare`.
+    pub other: Option<String>,
+    /// `toggle`, `swipe` or `side-by-side`.
+    pub compare: Option<String>,
     pub sun: Option<String>,
     pub shadows: bool,
 }
@@ -113,12 +171,23 @@ fn open_at_start(
         return;
     };
     planning.open(scenario);
-    if let Some(id) = &start.variant {
+    let variant = |id: &String| {
         let index = scenario.variants.iter().position(|v| &v.id == id);
         if index.is_none() && id != "none" {
             warn!("scenario {} has no variant {id:?}", scenario.id);
         }
-        planning.shown = index;
+        index
+    };
+    if let Some(id) = &start.variant {
+        planning.shown = variant(id);
+    }
+    if let Some(id) = &start.other {
+        planning.other = variant(id);
+    }
+    match start.compare.as_deref().map(CompareMode::parse) {
+        Some(Ok(mode)) => planning.mode = mode,
+        Some(Err(e)) => warn!("{e}"),
+        None => {}
     }
     if let Some(sun) = &start.sun {
         match parse_sun_time(sun) {
@@ -127,6 +196,12 @@ fn open_at_start(
         }
     }
     planning.clock.shadows = start.shadows;
+}
+
+/// The views follow the comparison's mode.
+fn follow_mode(planning: Res<Planning>, mut layout: ResMut<ViewLayout>) {
+    let want = if planning.study.is_some() { planning.mode.layout() } else { ViewLayout::Single };
+    layout.set_if_neq(want);
 }
 
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
@@ -143,11 +218,12 @@ impl Plugin for PlanningPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Scenarios>()
             .init_resource::<Planning>()
+            .init_resource::<ViewLayout>()
             .init_resource::<sun_hours::SunHoursAnalysis>()
             .configure_sets(Update, (PlanningSystems::Variants, PlanningSystems::Sun))
             .add_systems(
                 Update,
-                (open_at_start, variants::spawn_study, variants::show_variant)
+                (open_at_start, variants::spawn_study, variants::show_variant, follow_mode)
                     .chain()
                     .in_set(PlanningSystems::Variants),
             )
@@ -168,6 +244,17 @@ mod tests {
         assert_eq!(parse_sun_time("2026-12-21"), Ok((date!(2026 - 12 - 21), 600)));
         for bad in ["2026-13-01T10:00", "2026-02-30", "2026-06-21T24:00", "2026-06-21T10", "tomorrow", ""] {
             assert!(parse_sun_time(bad).unwrap_err().contains("YYYY-MM-DDTHH:MM"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn compare_modes_parse_and_lay_out_the_views() {
+        assert_eq!(CompareMode::parse("swipe").unwrap().layout(), ViewLayout::Swipe { divider: 0.5 });
+        assert_eq!(CompareMode::parse("side-by-side").unwrap().layout(), ViewLayout::SideBySide);
+        assert_eq!(CompareMode::parse("toggle").unwrap().layout(), ViewLayout::Single);
+        assert_eq!(CompareMode::parse("swipe:0.3").unwrap(), CompareMode::Swipe { divider: 0.3 });
+        for bad in ["split", "swipe:", "swipe:1.5", "swipe:x", "toggle:1"] {
+            assert!(CompareMode::parse(bad).unwrap_err().contains("swipe"), "{bad}");
         }
     }
 }

@@ -5,9 +5,10 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 use time::Date;
 
+use super::share::SharedView;
 use super::sun::sun_over;
 use super::sun_hours::SunHoursAnalysis;
-use super::{Planning, Scenarios};
+use super::{CompareMode, Planning, Scenarios};
 use crate::scenario::metrics::VariantMetrics;
 use crate::scenario::study::Study;
 use crate::viewer::camera::{Bookmark, GeoCamera};
@@ -38,7 +39,7 @@ pub fn planning_ui(
     if !hud.visible || planned.is_empty() {
         return Ok(());
     }
-    let (mut shown, mut clock) = (planning.shown, planning.clock);
+    let (mut shown, mut other, mut mode, mut clock) = (planning.shown, planning.other, planning.mode, planning.clock);
     let mut action = None;
     egui::Window::new("Planning").default_pos([ctx.content_rect().width() - 430.0, 10.0]).show(ctx, |ui| {
         let Some(study) = &planning.study else {
@@ -59,19 +60,50 @@ pub fn planning_ui(
             }
         });
         ui.horizontal(|ui| {
-            ui.selectable_value(&mut shown, None, "As built");
-            for (i, v) in study.variants.iter().enumerate() {
-                ui.selectable_value(&mut shown, Some(i), &v.name);
+            ui.label("Compare:");
+            ui.selectable_value(&mut mode, CompareMode::Toggle, "one view");
+            if ui.selectable_label(matches!(mode, CompareMode::Swipe { .. }), "swipe").clicked() {
+                mode = CompareMode::Swipe { divider: 0.5 };
             }
+            ui.selectable_value(&mut mode, CompareMode::SideBySide, "side by side");
         });
+        let choose = |ui: &mut egui::Ui, label: &str, pick: &mut Option<usize>| {
+            ui.horizontal(|ui| {
+                ui.label(label);
+                ui.selectable_value(pick, None, "As built");
+                for (i, v) in study.variants.iter().enumerate() {
+                    ui.selectable_value(pick, Some(i), &v.name);
+                }
+            });
+        };
+        choose(ui, if mode == CompareMode::Toggle { "Show:" } else { "A:" }, &mut shown);
+        if mode != CompareMode::Toggle {
+            choose(ui, "B:", &mut other);
+        }
         metrics_ui(ui, study);
         ui.separator();
         sun_ui(ui, study, &mut clock);
         ui.separator();
         sun_hours_ui(ui, shown.is_some(), &mut analysis);
     });
+    if let CompareMode::Swipe { divider } = &mut mode {
+        divider_ui(ctx, divider);
+    }
+    if mode != CompareMode::Toggle {
+        let name = |v: Option<usize>| {
+            planning.study.as_ref().and_then(|s| v.map(|i| s.variants[i].name.clone())).unwrap_or("As built".into())
+        };
+        let right = if let CompareMode::Swipe { divider } = mode { divider } else { 0.5 };
+        view_labels_ui(ctx, &name(shown), &name(other), right);
+    }
     if shown != planning.shown {
         planning.shown = shown;
+    }
+    if other != planning.other {
+        planning.other = other;
+    }
+    if mode != planning.mode {
+        planning.mode = mode;
     }
     if clock != planning.clock {
         planning.clock = clock;
@@ -87,6 +119,69 @@ pub fn planning_ui(
         None => {}
     }
     Ok(())
+}
+
+/// "Share this view": the link that opens the comparison as it is now in a browser, and on the
+/// desktop a viewer file (`citytwin --config FILE`).
+pub fn share_ui(
+    mut contexts: EguiContexts,
+    planning: Res<Planning>,
+    cam: Res<GeoCamera>,
+    hud: Res<HudSettings>,
+    server: Option<Res<crate::viewer::DataServer>>,
+    #[cfg_attr(not(feature = "viewer"), allow(unused_mut))] mut saved: Local<Option<String>>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let Some(shared) = cam.bookmark().and_then(|b| SharedView::of(&planning, b)).filter(|_| hud.visible) else {
+        return Ok(());
+    };
+    egui::Window::new("Share this view").default_open(false).default_pos([10.0, 420.0]).show(ctx, |ui| {
+        let base = server.as_ref().map_or("", |s| s.0.as_str());
+        let link = format!("{base}/?{}", shared.query());
+        ui.label("In a browser:");
+        ui.add(egui::TextEdit::singleline(&mut link.as_str()).desired_width(360.0));
+        #[cfg(feature = "viewer")]
+        if ui.button("Save as a viewer file").clicked() {
+            let path = format!("citytwin-view-{}.toml", shared.scenario);
+            *saved = Some(match std::fs::write(&path, shared.toml()) {
+                Ok(()) => format!("saved: citytwin --config {path}"),
+                Err(e) => format!("could not save {path}: {e}"),
+            });
+        }
+        if let Some(message) = saved.as_ref() {
+            ui.label(message);
+        }
+    });
+    Ok(())
+}
+
+/// The swipe's divider: a handle the full height of the window, dragged sideways.
+fn divider_ui(ctx: &egui::Context, divider: &mut f32) {
+    let screen = ctx.content_rect();
+    let x = screen.left() + *divider * screen.width();
+    egui::Area::new(egui::Id::new("swipe-divider")).fixed_pos([x - 6.0, screen.top()]).show(ctx, |ui| {
+        let (rect, response) = ui.allocate_exact_size(egui::vec2(12.0, screen.height()), egui::Sense::drag());
+        let colour =
+            if response.dragged() || response.hovered() { egui::Color32::WHITE } else { egui::Color32::LIGHT_GRAY };
+        ui.painter().line_segment([rect.center_top(), rect.center_bottom()], egui::Stroke::new(2.0, colour));
+        ui.painter().circle_filled(rect.center(), 9.0, colour);
+        if response.dragged() {
+            *divider = ((*divider * screen.width() + response.drag_delta().x) / screen.width()).clamp(0.02, 0.98);
+        }
+        response.on_hover_cursor(egui::CursorIcon::ResizeHorizontal);
+    });
+}
+
+/// "A" and "B" with the variants' names over the two views; the second view starts at `split`.
+fn view_labels_ui(ctx: &egui::Context, a: &str, b: &str, split: f32) {
+    let screen = ctx.content_rect();
+    let at_bottom = |id: &str, x: f32, text: String| {
+        egui::Area::new(egui::Id::new(id)).fixed_pos([x, screen.bottom() - 32.0]).show(ctx, |ui| {
+            egui::Frame::popup(ui.style()).show(ui, |ui| ui.strong(text));
+        });
+    };
+    at_bottom("view-a", screen.left() + 12.0, format!("A · {a}"));
+    at_bottom("view-b", screen.left() + split * screen.width() + 12.0, format!("B · {b}"));
 }
 
 /// The figures of every variant side by side.

@@ -112,3 +112,56 @@ pub fn finish_analysis(mut analysis: ResMut<SunHoursAnalysis>) {
         analysis.task = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::scenario::solid::Prism;
+    use crate::tiler::demo::demo_scenario;
+    use crate::viewer::tiles::PickGeometry;
+
+    /// A loaded tile part holding one 20 m cube, 60 m north of the site's centre (site metres).
+    fn cube_part(app: &mut App) {
+        let planning = app.world().resource::<Planning>();
+        let frame = planning.study.as_ref().unwrap().site.frame;
+        let outline = vec![[-10.0, 50.0], [10.0, 50.0], [10.0, 70.0], [-10.0, 70.0]];
+        let walls = Prism { outline, base_m: 0.0, top_m: 20.0, floors: 0 }.wall_triangles();
+        let positions = walls.iter().flatten().map(|p| p.as_vec3().to_array()).collect();
+        let pick = PickGeometry { positions, indices: None, feature_ids: Some(vec![4; walls.len() * 3]) };
+        app.world_mut().spawn((
+            TilePart { tileset: 0, key: Default::default(), pick: Some(Arc::new(pick)) },
+            GeoTransform(frame.ecef_from_enu),
+            InheritedVisibility::VISIBLE,
+        ));
+    }
+
+    #[test]
+    fn the_tower_takes_sun_from_the_loaded_neighbour_north_of_it() {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .init_resource::<Planning>()
+            .init_resource::<SunHoursAnalysis>()
+            .add_systems(Update, (start_analysis, finish_analysis).chain());
+        app.world_mut().resource_mut::<Planning>().open(&demo_scenario());
+        cube_part(&mut app);
+        app.world_mut().resource_mut::<SunHoursAnalysis>().requested = true;
+        for _ in 0..2000 {
+            app.update();
+            if app.world().resource::<SunHoursAnalysis>().report.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let analysis = app.world().resource::<SunHoursAnalysis>();
+        let report = analysis.report.as_ref().expect("the analysis finishes");
+        assert_eq!((report.buildings, report.variant.as_str()), (1, "A: tower on a podium"));
+        // The cube's south wall faces the tower 30 m away: at the equinox its lower floors lose
+        // the midday sun; the ground north of the site loses sun too.
+        assert!(report.hours.facade_lost_m2h > 100.0, "{:?}", report.hours.facade_lost_m2h);
+        assert!(report.hours.ground_lost_m2h > 1000.0, "{:?}", report.hours.ground_lost_m2h);
+        assert!(report.hours.worst_lost_h >= 1.0 && report.hours.losing_an_hour > 0);
+        assert!(!analysis.running() && !analysis.requested);
+    }
+}

@@ -2,13 +2,15 @@
 //! each, placed in the site's frame; only the shown variant is visible.
 
 use bevy::asset::RenderAssetUsages;
+use bevy::camera::visibility::RenderLayers;
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
 
-use super::Planning;
+use super::{CompareMode, Planning};
 use crate::tiles::UpAxis;
 use crate::viewer::mesh::z_up_from;
 use crate::viewer::origin::GeoTransform;
+use crate::viewer::views::{MAIN_VIEW_LAYER, SECOND_VIEW_LAYER};
 
 /// An entity of the open study: the site slab (`variant: None`) or one variant's massing.
 #[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +72,7 @@ pub fn spawn_study(
         placement,
         Transform::default(),
         Visibility::Inherited,
+        RenderLayers::layer(0),
     ));
     for (i, v) in study.variants.iter().enumerate().filter(|(_, v)| !v.prisms.is_empty()) {
         let material = StandardMaterial { base_color: usage_colour(&v.usage), perceptual_roughness: 0.8, ..default() };
@@ -80,19 +83,29 @@ pub fn spawn_study(
             placement,
             Transform::default(),
             Visibility::Hidden,
+            RenderLayers::none(),
         ));
     }
 }
 
-/// Shows the chosen variant and hides the others.
-pub fn show_variant(planning: Res<Planning>, mut parts: Query<(&StudyPart, &mut Visibility)>) {
-    for (part, mut vis) in &mut parts {
-        let want = match part.variant {
-            None => Visibility::Inherited,
-            Some(i) if planning.shown == Some(i) => Visibility::Inherited,
-            Some(_) => Visibility::Hidden,
-        };
-        vis.set_if_neq(want);
+/// Shows variant A in the main view and, when comparing, variant B in the second view; hides
+/// the rest. The site is in both.
+pub fn show_variant(planning: Res<Planning>, mut parts: Query<(&StudyPart, &mut Visibility, &mut RenderLayers)>) {
+    if !planning.is_changed() {
+        return;
+    }
+    let comparing = planning.mode != CompareMode::Toggle;
+    for (part, mut vis, mut layers) in &mut parts {
+        let Some(i) = part.variant else { continue };
+        let mut views = Vec::new();
+        if planning.shown == Some(i) {
+            views.push(MAIN_VIEW_LAYER);
+        }
+        if comparing && planning.other == Some(i) {
+            views.push(SECOND_VIEW_LAYER);
+        }
+        vis.set_if_neq(if views.is_empty() { Visibility::Hidden } else { Visibility::Inherited });
+        layers.set_if_neq(RenderLayers::from_layers(&views));
     }
 }
 
@@ -130,6 +143,26 @@ mod tests {
             q.iter(app.world()).filter(|(_, v)| **v == Visibility::Inherited).map(|(p, _)| p.variant).collect();
         assert_eq!(shown.len(), 2);
         assert!(shown.contains(&Some(2)) && shown.contains(&None));
+        // Swiping A (2) against B (0): each on its own view's layer, the third hidden.
+        {
+            let mut p = app.world_mut().resource_mut::<Planning>();
+            p.mode = CompareMode::Swipe { divider: 0.5 };
+            p.other = Some(0);
+        }
+        app.update();
+        let mut layered = app.world_mut().query::<(&StudyPart, &Visibility, &RenderLayers)>();
+        for (part, vis, layers) in layered.iter(app.world()) {
+            let want = match part.variant {
+                Some(2) => Some(MAIN_VIEW_LAYER),
+                Some(0) => Some(SECOND_VIEW_LAYER),
+                _ => None,
+            };
+            match want {
+                Some(layer) => assert!(*vis == Visibility::Inherited && *layers == RenderLayers::layer(layer)),
+                None if part.variant.is_some() => assert_eq!(*vis, Visibility::Hidden),
+                None => assert_eq!(*layers, RenderLayers::default(), "the site is in every view"),
+            }
+        }
         // Closing removes every part.
         app.world_mut().resource_mut::<Planning>().close();
         app.update();
