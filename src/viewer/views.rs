@@ -71,7 +71,8 @@ pub fn spawn_views(mut commands: Commands) {
     ));
     commands.spawn((
         Camera3d::default(),
-        Camera { order: 1, is_active: false, ..default() },
+        // A clear would wipe the whole window (the main view's half too): the main view clears it.
+        Camera { order: 1, is_active: false, clear_color: ClearColorConfig::None, ..default() },
         Projection::Perspective(PerspectiveProjection::default()),
         Transform::default(),
         SecondView,
