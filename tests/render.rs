@@ -330,10 +330,11 @@ fn crop(img: &image::RgbImage, (x, y, w, h): (u32, u32, u32, u32)) -> image::Rgb
     image::imageops::crop_imm(img, x, y, w, h).to_image()
 }
 
-/// The demo site's comparison at 12:00 on the March equinox, as `args` add to it.
+/// The demo site's comparison at 12:00 on the March equinox, as `args` add to it; without
+/// shadows, which only the city casts while two views compare.
 fn render_site(name: &str, size: &str, extra: &[&str]) -> image::RgbImage {
     let (camera, _) = site_view();
-    let mut args = vec!["--scenario", "demo-site", "--sun", "2026-03-20T12:00", "--camera", &camera];
+    let mut args = vec!["--scenario", "demo-site", "--sun", "2026-03-20T12:00", "--no-shadows", "--camera", &camera];
     args.extend(extra);
     let img = render_sized(name, size, &args);
     img.save(std::env::temp_dir().join(format!("citytwin-{name}.png"))).unwrap();

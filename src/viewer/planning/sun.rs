@@ -1,6 +1,7 @@
 //! The sun as the scene's light: where NOAA's algorithm puts it over the open site at the clock's
 //! date and time, with cascaded shadow maps sized for city blocks; at night, moonlight.
 
+use bevy::camera::visibility::RenderLayers;
 use bevy::light::{CascadeShadowConfig, CascadeShadowConfigBuilder};
 use bevy::prelude::*;
 use time::{Duration, OffsetDateTime, Time as Clock};
@@ -9,6 +10,7 @@ use super::{Planning, SunClock};
 use crate::geo::LocalFrame;
 use crate::scenario::sun::{SunPosition, sun_position};
 use crate::viewer::origin::FloatingOrigin;
+use crate::viewer::views::MAIN_VIEW_LAYER;
 
 /// The directional light the clock drives; its fixed direction is kept for when the clock is off.
 #[derive(Component, Debug, Clone, Copy)]
@@ -39,26 +41,36 @@ pub fn sun_over(frame: &LocalFrame, clock: &SunClock) -> SunPosition {
 pub fn sun_light(fixed: Transform) -> impl Bundle {
     let cascades: CascadeShadowConfig =
         CascadeShadowConfigBuilder { first_cascade_far_bound: 250.0, maximum_distance: 4_000.0, ..default() }.build();
+    let layers = shadow_layers(false);
     (
         DirectionalLight { illuminance: DAYLIGHT_LUX, shadow_maps_enabled: false, ..default() },
         fixed,
         Sun { fixed },
         cascades,
+        layers,
     )
+}
+
+/// The layers whose meshes the sun lights and lets cast shadows: the city, and the main view's
+/// variant in one view. While two views compare, a variant's shadow would fall in both views, so
+/// then only the city casts.
+fn shadow_layers(comparing: bool) -> RenderLayers {
+    if comparing { RenderLayers::layer(0) } else { RenderLayers::from_layers(&[0, MAIN_VIEW_LAYER]) }
 }
 
 /// Points the light along the sun's rays (or back to its fixed direction), with shadows as set.
 pub fn follow_clock(
     planning: Res<Planning>,
     origin: Res<FloatingOrigin>,
-    mut lights: Query<(&Sun, &mut DirectionalLight, &mut Transform)>,
+    mut lights: Query<(&Sun, &mut DirectionalLight, &mut Transform, &mut RenderLayers)>,
     mut ambient: ResMut<GlobalAmbientLight>,
 ) {
     if !planning.is_changed() && !origin.is_changed() {
         return;
     }
     let clock = planning.clock;
-    for (sun, mut light, mut transform) in &mut lights {
+    for (sun, mut light, mut transform, mut layers) in &mut lights {
+        layers.set_if_neq(shadow_layers(planning.mode != super::CompareMode::Toggle));
         let Some(study) = planning.study.as_ref().filter(|_| clock.enabled) else {
             *transform = sun.fixed;
             light.illuminance = DAYLIGHT_LUX;
