@@ -31,12 +31,9 @@ pub struct Picked {
 
 /// The nearest hit of a local-space ray: (distance, triangle's first vertex).
 pub fn nearest_hit(g: &PickGeometry, o: Vec3, d: Vec3) -> Option<(f32, u32)> {
-    let n = g.indices.as_ref().map_or(g.positions.len(), Vec::len) / 3;
-    let idx = |i: usize| g.indices.as_ref().map_or(i as u32, |ix| ix[i]);
     let mut best: Option<(f32, u32)> = None;
-    for t in 0..n {
-        let (i0, i1, i2) = (idx(3 * t), idx(3 * t + 1), idx(3 * t + 2));
-        let v = |i: u32| Vec3::from(g.positions[i as usize]).as_dvec3();
+    let v = |i: u32| Vec3::from(g.positions[i as usize]).as_dvec3();
+    for [i0, i1, i2] in g.triangles() {
         if let Some(dist) = ray_triangle(o.as_dvec3(), d.as_dvec3(), &[v(i0), v(i1), v(i2)]).map(|t| t as f32)
             && best.is_none_or(|(b, _)| dist < b)
         {
@@ -157,12 +154,11 @@ pub fn pick(
 /// The triangles of feature `id`, un-indexed, with flat normals.
 pub fn highlight_mesh(g: &PickGeometry, id: u32) -> Mesh {
     let ids = g.feature_ids.as_deref().unwrap_or(&[]);
-    let tri_count = g.indices.as_ref().map_or(g.positions.len(), Vec::len) / 3;
-    let idx = |i: usize| g.indices.as_ref().map_or(i as u32, |ix| ix[i]) as usize;
-    let positions: Vec<[f32; 3]> = (0..tri_count)
-        .filter(|tri| ids.get(idx(3 * tri)) == Some(&id))
-        .flat_map(|tri| (0..3).map(move |k| 3 * tri + k))
-        .map(|i| g.positions[idx(i)])
+    let positions: Vec<[f32; 3]> = g
+        .triangles()
+        .filter(|t| ids.get(t[0] as usize) == Some(&id))
+        .flatten()
+        .map(|i| g.positions[i as usize])
         .collect();
     let mut mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD);
     mesh.insert_attribute(Mesh::ATTRIBUTE_POSITION, positions);

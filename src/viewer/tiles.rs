@@ -43,6 +43,15 @@ pub struct PickGeometry {
     pub feature_ids: Option<Vec<u32>>,
 }
 
+impl PickGeometry {
+    /// The vertex indices of each triangle, indexed or not.
+    pub fn triangles(&self) -> impl Iterator<Item = [u32; 3]> + '_ {
+        let n = self.indices.as_ref().map_or(self.positions.len(), Vec::len) / 3;
+        let idx = move |i: usize| self.indices.as_ref().map_or(i as u32, |ix| ix[i]);
+        (0..n).map(move |t| [idx(3 * t), idx(3 * t + 1), idx(3 * t + 2)])
+    }
+}
+
 /// A drawn part of a tile.
 #[derive(Component)]
 pub struct TilePart {

@@ -65,10 +65,7 @@ pub fn start_analysis(
         let Some(pick) = part.pick.as_ref().filter(|_| visible.get()) else { continue };
         let site_from_part = site.frame.enu_from_ecef * geo.0;
         let p = |i: u32| site_from_part.transform_point3(Vec3::from(pick.positions[i as usize]).as_dvec3());
-        let n = pick.indices.as_ref().map_or(pick.positions.len(), Vec::len) / 3;
-        let idx = |i: usize| pick.indices.as_ref().map_or(i as u32, |ix| ix[i]);
-        for t in 0..n {
-            let (a, b, c) = (idx(3 * t), idx(3 * t + 1), idx(3 * t + 2));
+        for [a, b, c] in pick.triangles() {
             let tri = [p(a), p(b), p(c)];
             if near((tri[0] + tri[1] + tri[2]) / 3.0, SHADING_M) {
                 let feature = pick.feature_ids.as_ref().map_or(0, |f| f[a as usize]);
