@@ -8,8 +8,8 @@ use citytwin::tiles::implicit::{ImplicitCoord, parse_subtree};
 use citytwin::tiles::model::SubdivisionScheme;
 use citytwin::tiles::{LoadError, Projection, Tileset, TilesetOptions, ViewState, Warnings, model};
 use citytwin_protocol::live::{ClientMessage, subscription_areas};
-use citytwin_server::sensors::filter::{self, Resolve, Scalar};
-use citytwin_server::sensors::sta::parse_request;
+use citytwin_sensorthings::filter::{self, Resolve, Scalar};
+use citytwin_sensorthings::request::parse_request;
 use glam::DVec3;
 
 /// A target: any bytes in, nothing out; it must simply return.

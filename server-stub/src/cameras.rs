@@ -16,9 +16,9 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{Caller, Role, require};
 use crate::error::{ApiError, ApiResult};
-use crate::sensors::filter::format_time;
 use crate::sensors::live::now_ms;
 use crate::sensors::sim::{mix, unit};
+use citytwin_sensorthings::filter::format_time;
 
 const W: usize = 320;
 const H: usize = 180;

@@ -9,7 +9,6 @@
 //! SQL it becomes and dropping it are therefore all bounded too.
 
 use geo::{Contains, Intersects, Point, Polygon};
-use rusqlite::types::Value as SqlValue;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -386,25 +385,21 @@ pub fn eval(e: &Expr, r: &impl Resolve) -> bool {
     }
 }
 
-/// Translates a filter to SQL, mapping property paths to column expressions with `column`.
+/// Translates a filter to SQL, mapping property paths to column expressions with `column`. Every
+/// literal becomes a numbered parameter (`?N`), pushed onto `args` for the caller to bind: no value
+/// is ever written into the SQL text.
 pub fn to_sql(
     e: &Expr,
     column: &dyn Fn(&[String]) -> Option<&'static str>,
-    args: &mut Vec<SqlValue>,
+    args: &mut Vec<Scalar>,
 ) -> Result<String, String> {
-    let operand = |o: &Operand, args: &mut Vec<SqlValue>| -> Result<String, String> {
+    let operand = |o: &Operand, args: &mut Vec<Scalar>| -> Result<String, String> {
         match o {
             Operand::Path(p) => {
                 column(p).map(str::to_owned).ok_or_else(|| format!("cannot filter observations on {:?}", p.join("/")))
             }
             Operand::Lit(s) => {
-                args.push(match s {
-                    Scalar::Num(n) => SqlValue::Real(*n),
-                    Scalar::Str(s) => SqlValue::Text(s.clone()),
-                    Scalar::Bool(b) => SqlValue::Integer(*b as i64),
-                    Scalar::Null => SqlValue::Null,
-                    Scalar::Time(t) => SqlValue::Integer(*t),
-                });
+                args.push(s.clone());
                 Ok(format!("?{}", args.len()))
             }
         }
