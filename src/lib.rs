@@ -7,8 +7,10 @@
 //! All geometry is f64 ECEF; the engine supplies bytes and receives decisions.
 
 pub mod extrude;
+pub mod feature_state;
 pub mod geo;
 pub mod scenario;
+pub mod theme;
 pub mod tiles;
 
 /// Wire formats shared with the data server (the `citytwin-protocol` crate in `src/protocol/`).

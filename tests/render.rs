@@ -75,6 +75,53 @@ fn renders_the_demo_city() {
     }
 }
 
+/// Hue (degrees) and saturation (0–1) of an sRGB colour, as HSV has them.
+fn hue_saturation([r, g, b]: [u8; 3]) -> (f64, f64) {
+    let [r, g, b] = [r, g, b].map(|v| v as f64 / 255.0);
+    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+    let d = max - min;
+    let hue = if d == 0.0 {
+        0.0
+    } else if max == r {
+        60.0 * ((g - b) / d).rem_euclid(6.0)
+    } else if max == g {
+        60.0 * ((b - r) / d + 2.0)
+    } else {
+        60.0 * ((r - g) / d + 4.0)
+    };
+    (hue, if max == 0.0 { 0.0 } else { d / max })
+}
+
+#[test]
+fn colours_the_city_by_height_on_the_legends_ramp() {
+    if !have_renderer() {
+        return;
+    }
+    let themed = check("demo_theme_height", &["--theme", "height"]);
+    let plain = image::open(common::golden("demo_city")).unwrap().to_rgb8();
+    // The buildings: what is neutral grey in the plain city (the ground is green-grey, the sky blue).
+    let grey = |p: &image::Rgb<u8>| common::is_content(p) && hue_saturation(p.0).1 < 0.06;
+    let buildings: Vec<(u32, u32)> =
+        plain.enumerate_pixels().filter(|(_, _, p)| grey(p)).map(|(x, y, _)| (x, y)).collect();
+    assert!(buildings.len() > 5000, "{} building pixels", buildings.len());
+    let share = |f: &dyn Fn((f64, f64)) -> bool| {
+        let n = buildings.iter().filter(|(x, y)| f(hue_saturation(themed.get_pixel(*x, *y).0))).count();
+        n as f64 / buildings.len() as f64
+    };
+    // The legend's ends: its first (lowest) and last (highest) colour, lit and tone-mapped.
+    let theme = citytwin::theme::Theme::Ramp { property: "height".into(), min: 0.0, max: 1.0 };
+    let legend = theme.legend();
+    let (low_hue, high_hue) = (hue_saturation(legend[0].1).0, hue_saturation(legend[4].1).0);
+    let near = |h: f64, target: f64| (h - target).abs().min(360.0 - (h - target).abs()) < 30.0;
+    let coloured = share(&|(_, s)| s > 0.25);
+    assert!(coloured > 0.5, "{:.0} % of the buildings are coloured", coloured * 100.0);
+    let (low, high) = (share(&|(h, s)| s > 0.25 && near(h, low_hue)), share(&|(h, s)| s > 0.25 && near(h, high_hue)));
+    assert!(low > 0.05 && high > 0.05, "low buildings {:.0} %, high {:.0} %", low * 100.0, high * 100.0);
+    // Viridis has no red or orange: no building turns those colours.
+    let off_ramp = share(&|(h, s)| s > 0.25 && !(40.0..=300.0).contains(&h));
+    assert!(off_ramp < 0.01, "{:.1} % red or orange", off_ramp * 100.0);
+}
+
 #[test]
 fn renders_a_b3dm_sample() {
     let Some(t) = sample("3d-tiles-samples/1.0/TilesetWithDiscreteLOD/tileset.without_dragon_high.json") else {
@@ -403,6 +450,32 @@ fn luminance_at(img: &image::RgbImage, points: &[(f64, f64)]) -> f64 {
 }
 
 #[test]
+fn the_buildings_on_the_site_make_way_for_a_variant() {
+    if !have_renderer() {
+        return;
+    }
+    // The park leaves most of the site open: as built, the city's buildings stand there.
+    let as_built = render_site("site_as_built", "320x240", &["--variant", "none"]);
+    let park = render_site("site_park", "320x240", &["--variant", "park"]);
+    let site = site_box(320.0, 240.0, (0, 320));
+    let on_site = common::compare(&crop(&park, site), &crop(&as_built, site));
+    assert!(on_site.within_tolerance().is_err(), "the site looks as built with the park on it: {on_site:?}");
+    // Away from the site (the top of the picture, far behind it) nothing changed.
+    let far = (0, 0, 320, site.1.min(60));
+    let elsewhere = common::compare(&crop(&park, far), &crop(&as_built, far));
+    assert!(elsewhere.within_tolerance().is_ok(), "the city away from the site changed: {elsewhere:?}");
+    // The site's open ground, clear of the pavilion (20 × 12 m at its centre), is as bright as
+    // open ground: no hidden building is drawn there, nor casts its shadow.
+    let open: Vec<(f64, f64)> = [(-35.0, -30.0), (35.0, -30.0), (-35.0, 30.0), (35.0, 30.0), (0.0, -30.0)]
+        .into_iter()
+        .map(|(x, y)| site_pixel([x, y]))
+        .collect();
+    let ground = luminance_at(&park, &open);
+    let street = luminance_at(&park, &[site_pixel([0.0, -52.0])]);
+    assert!((ground - street).abs() < 0.15 * street, "site ground {ground:.0} vs the street south of it {street:.0}");
+}
+
+#[test]
 fn renders_a_planning_variant_in_the_sun() {
     if have_renderer() {
         let (camera, _) = site_view();
@@ -429,7 +502,8 @@ fn the_towers_shadow_falls_away_from_the_sun() {
     };
     // 15:00 at UTC+8 on the March equinox: the sun in the south-west, 42° up; the 130 m tower's
     // shadow falls north-east, over the cleared site. Downtown towers shade parts of the site too,
-    // so the tower's own shadow is what the tower adds to the site as built.
+    // so the tower's own shadow is what the tower adds to the cleared site (the park, whose
+    // pavilion stands at the centre, clear of the points measured).
     let (lon, lat) = (site.frame.origin.lon_rad.to_degrees(), site.frame.origin.lat_rad.to_degrees());
     let sun = citytwin::scenario::sun::sun_position(time::macros::datetime!(2026-03-20 07:00 UTC), lon, lat);
     assert!(sun.azimuth_deg > 200.0 && sun.azimuth_deg < 260.0 && sun.true_elevation_deg > 30.0, "{sun:?}");
@@ -441,11 +515,11 @@ fn the_towers_shadow_falls_away_from_the_sun() {
     let (away, towards) = (along(sun.azimuth_deg + 180.0), along(sun.azimuth_deg));
     let shadows = render_at("tower_shadows", "tower", true);
     let no_shadows = render_at("tower_no_shadows", "tower", false);
-    let as_built = render_at("as_built_shadows", "none", true);
+    let as_built = render_at("park_shadows", "park", true);
     let lum = |img: &image::RgbImage, pts: &[(f64, f64)]| luminance_at(img, pts);
     let (dark, lit, bare) = (lum(&shadows, &away), lum(&no_shadows, &away), lum(&as_built, &away));
     assert!(dark < 0.6 * lit, "shadows on must darken the ground behind the tower: {dark:.0} vs {lit:.0} off");
-    assert!(dark < 0.75 * bare, "the tower's own shadow: {dark:.0} with it vs {bare:.0} as built");
+    assert!(dark < 0.75 * bare, "the tower's own shadow: {dark:.0} with it vs {bare:.0} with the park");
     let (sunny, sunny_bare) = (lum(&shadows, &towards), lum(&as_built, &towards));
     assert!((sunny - sunny_bare).abs() < 0.1 * sunny_bare, "no shadow towards the sun: {sunny:.0} vs {sunny_bare:.0}");
 }

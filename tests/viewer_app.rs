@@ -4,7 +4,7 @@
 mod common;
 
 use bevy::prelude::*;
-use citytwin::viewer::{Fetcher, GeoCamera, TilePart, TilesPlugin, TilesSettings, Tilesets};
+use citytwin::viewer::{Fetcher, GeoCamera, TileMaterial, TilePart, TilesPlugin, TilesSettings, Tilesets};
 
 fn app(url: String) -> App {
     app_with_budget(url, 256 << 20)
@@ -13,7 +13,7 @@ fn app(url: String) -> App {
 fn app_with_budget(url: String, cache_bytes: usize) -> App {
     let mut app = App::new();
     app.add_plugins((MinimalPlugins, AssetPlugin::default(), bevy::mesh::MeshPlugin))
-        .init_asset::<StandardMaterial>()
+        .init_asset::<TileMaterial>()
         .init_asset::<Image>()
         .insert_resource(TilesSettings { urls: vec![url], max_sse: 16.0, cache_bytes, max_requests: 8 })
         .insert_resource(Fetcher::new(citytwin::platform::Runtime::new().unwrap()))

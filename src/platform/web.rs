@@ -138,7 +138,8 @@ fn js_err(e: JsValue) -> anyhow::Error {
 }
 
 /// The page's query: `?tileset=URL` (repeatable), `?server=URL`, `?camera=lon,lat,h,heading,pitch`,
-/// `?hud=0`, and a comparison: `?scenario=ID&variant=ID&compare=swipe&other=ID&sun=YYYY-MM-DDTHH:MM&shadows=0`.
+/// `?hud=0`, `?theme=PROPERTY`, and a comparison:
+/// `?scenario=ID&variant=ID&compare=swipe&other=ID&sun=YYYY-MM-DDTHH:MM&shadows=0`.
 struct PageQuery {
     params: web_sys::UrlSearchParams,
 }
@@ -183,6 +184,7 @@ async fn config() -> anyhow::Result<ViewerConfig> {
             sun: query.get("sun"),
             shadows: query.get("shadows").as_deref() != Some("0"),
         }),
+        theme: query.get("theme"),
         max_sse: 16.0,
         cache_bytes: 256 << 20,
         camera,

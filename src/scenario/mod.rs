@@ -8,7 +8,9 @@ pub mod study;
 pub mod sun;
 pub mod sun_hours;
 
-use crate::geo::{Cartographic, LocalFrame, ring_area_m2};
+use glam::DVec3;
+
+use crate::geo::{Cartographic, LocalFrame, ring_area_m2, ring_contains};
 use crate::protocol::catalog::Massing;
 use massing::{MAX_FOOTPRINT_VERTICES, MassingError, massing_prisms};
 use solid::Prism;
@@ -53,6 +55,13 @@ impl Site {
         ring_area_m2(&self.outline_m)
     }
 
+    /// True when a building whose bounds (site metres) are `min`..`max` stands on the site: the
+    /// centre of its footprint is inside the outline. Such buildings make way for every variant.
+    pub fn holds(&self, (min, max): (DVec3, DVec3)) -> bool {
+        let c = (min + max) / 2.0;
+        ring_contains(&self.outline_m, [c.x, c.y])
+    }
+
     /// Local metres of a catalog point.
     pub fn local(&self, lon_lat_deg: [f64; 2]) -> [f64; 2] {
         local_xy(&self.frame, lon_lat_deg)
@@ -93,6 +102,11 @@ mod tests {
         let on_site = |p| crate::geo::ring_contains(&site.outline_m, p);
         assert!(on_site([0.0, 0.0]), "the frame sits at the site's centre");
         assert!(!on_site([60.0, 0.0]));
+        // A building stands on the site by the centre of its footprint: one reaching in from
+        // outside does not, one overhanging its edge does.
+        let bounds = |x0: f64, x1: f64| (DVec3::new(x0, -5.0, 0.0), DVec3::new(x1, 5.0, 30.0));
+        assert!(site.holds(bounds(40.0, 55.0)), "centre 47.5 m east, inside the 50 m half-width");
+        assert!(!site.holds(bounds(45.0, 70.0)), "centre 57.5 m east");
         // Clockwise input is turned round.
         let mut cw = rect_deg(114.06, 22.54, 100.0, 80.0);
         cw.reverse();

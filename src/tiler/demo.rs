@@ -10,9 +10,10 @@ use crate::protocol::catalog::{Design, Massing, Scenario, Setback, Variant};
 /// Buildings in the demo city; the version names the cache entry, so a change regenerates it.
 pub const DEMO_BUILDINGS: usize = 20_000;
 pub const DEMO_SEED: u64 = 1;
-const DEMO_VERSION: &str = "v2";
-/// The demo's planning site in the city's local metres (min, max): a cleared downtown lot east of
-/// the centre, in block (1, 0) between the streets; the city leaves it empty.
+const DEMO_VERSION: &str = "v3";
+/// The demo's planning site in the city's local metres (min, max): a downtown block east of the
+/// centre, between the streets. The city builds on it; the viewer hides those buildings while a
+/// variant stands there (through their feature state).
 pub const DEMO_SITE_M: ([f64; 2], [f64; 2]) = ([210.0, 40.0], [300.0, 120.0]);
 
 /// Returns the demo city's `tileset.json` under `cache_dir`, generating it the first time. It is
@@ -40,16 +41,9 @@ pub fn ensure_demo_city(cache_dir: &Path) -> std::io::Result<PathBuf> {
     }
 }
 
-/// The demo city: procedural, with its planning site cleared.
+/// The demo city: procedural.
 pub fn demo_city() -> super::City {
-    let mut city = generate(&ProceduralOptions::new(DEMO_BUILDINGS, DEMO_SEED));
-    city.buildings.retain(|b| !on_demo_site(b));
-    city
-}
-
-fn on_demo_site(b: &super::Building) -> bool {
-    let ((lo, hi), (site_lo, site_hi)) = (b.bounds(), DEMO_SITE_M);
-    lo[0] < site_hi[0] && hi[0] > site_lo[0] && lo[1] < site_hi[1] && hi[1] > site_lo[1]
+    generate(&ProceduralOptions::new(DEMO_BUILDINGS, DEMO_SEED))
 }
 
 /// The demo city's planning study: a 90 × 80 m downtown site east of the centre, and three options
@@ -104,12 +98,23 @@ mod tests {
     use crate::scenario::metrics::variant_metrics;
 
     #[test]
-    fn the_planning_site_is_cleared() {
-        let full = generate(&ProceduralOptions::new(DEMO_BUILDINGS, DEMO_SEED));
-        assert!(full.buildings.iter().filter(|b| on_demo_site(b)).count() >= 3, "downtown would build there");
+    fn the_city_stands_on_the_planning_site() {
+        // The viewer's site clearing has buildings to hide: every one whose footprint centre is on
+        // the site, and not the neighbours reaching in.
         let city = demo_city();
-        assert!(city.buildings.iter().all(|b| !on_demo_site(b)));
-        assert!(city.buildings.len() + 10 > DEMO_BUILDINGS);
+        let site = Site::new(&demo_scenario().site).unwrap();
+        let frame = LocalFrame::new(ProceduralOptions::new(DEMO_BUILDINGS, DEMO_SEED).origin);
+        let on_site = |b: &&super::super::Building| {
+            let (lo, hi) = b.bounds();
+            let at = |x: f64, y: f64| {
+                let c = frame.to_geodetic(x, y);
+                site.local([c.lon_rad.to_degrees(), c.lat_rad.to_degrees()])
+            };
+            let (a, b) = (at(lo[0], lo[1]), at(hi[0], hi[1]));
+            site.holds((glam::DVec3::new(a[0], a[1], 0.0), glam::DVec3::new(b[0], b[1], 0.0)))
+        };
+        assert!(city.buildings.iter().filter(on_site).count() >= 3, "downtown builds there");
+        assert_eq!(city.buildings.len(), DEMO_BUILDINGS);
     }
 
     #[test]

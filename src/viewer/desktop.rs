@@ -70,6 +70,9 @@ pub struct ViewerArgs {
     /// No shadows from the sun (they are on by default).
     #[arg(long)]
     pub no_shadows: bool,
+    /// Colour the city by this property of its features (e.g. `height`, `building`).
+    #[arg(long)]
+    pub theme: Option<String>,
     /// Start the camera at lon,lat,height_m,heading_deg,pitch_deg.
     #[arg(long, value_name = "LON,LAT,H,HEADING,PITCH")]
     pub camera: Option<String>,
@@ -115,6 +118,7 @@ fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
         other: args.other.or(file.other),
         sun: args.sun.or(file.sun),
         no_shadows: args.no_shadows || file.no_shadows,
+        theme: args.theme.or(file.theme),
         config: None,
     })
 }
@@ -209,6 +213,7 @@ pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
             sun: args.sun.clone(),
             shadows: !args.no_shadows,
         }),
+        theme: args.theme.clone(),
     };
     let mut app = super::app(config, Runtime::new()?);
     app.insert_resource(CaptureSettings {

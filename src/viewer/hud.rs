@@ -1,12 +1,11 @@
 //! The HUD (egui): frame time, tiles loaded/visible/in flight, cache against budget, loading
-//! progress, layer toggles, the picked feature's properties, errors (each shown once) and credits.
+//! progress, layer toggles, errors (each shown once) and credits.
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 
 use super::camera::GeoCamera;
 use super::fetch::Fetcher;
-use super::picking::Picked;
 use super::tiles::Tilesets;
 
 /// Credits to show (e.g. "© OpenStreetMap contributors").
@@ -43,7 +42,6 @@ pub fn hud_ui(
     fetcher: Res<Fetcher>,
     frames: Res<FrameTimes>,
     cam: Res<GeoCamera>,
-    mut picked: ResMut<Picked>,
     attribution: Res<Attribution>,
     server: Option<Res<super::DataServer>>,
     live: Res<super::Live>,
@@ -101,24 +99,6 @@ pub fn hud_ui(
             });
         }
     });
-    if let Some(feature) = picked.feature.as_ref() {
-        let mut open = true;
-        egui::Window::new(format!("Feature {}", feature.id)).open(&mut open).default_pos([10.0, 320.0]).show(
-            ctx,
-            |ui| {
-                egui::Grid::new("props").striped(true).show(ui, |ui| {
-                    for (k, v) in &feature.properties {
-                        ui.label(k);
-                        ui.label(v);
-                        ui.end_row();
-                    }
-                });
-            },
-        );
-        if !open {
-            picked.clear = true;
-        }
-    }
     if !attribution.0.is_empty() {
         egui::Area::new(egui::Id::new("attribution")).anchor(egui::Align2::RIGHT_BOTTOM, [-8.0, -6.0]).show(
             ctx,

@@ -15,6 +15,7 @@ use crate::tiles::content::features::GltfView;
 use crate::tiles::content::{Instances, Model, Points, TileContent};
 use crate::tiles::uri;
 
+use super::feature_state::{FeatureStateExt, FeatureTable, TileMaterial};
 use super::mesh_limits::{check_accessor, check_part, check_placements, check_texture};
 
 /// One drawable: geometry, material and where it sits in its tile (or in each instance).
@@ -273,13 +274,16 @@ fn image_bytes(buffers: &[Option<Vec<u8>>], image: gltf::Image) -> Option<(Vec<u
 }
 
 /// Bevy assets of a part; a texture larger than the device's `max_texture_side` px is left out.
+/// A part with feature IDs carries them in its second UV channel for `table`, its tile's feature
+/// state table (`feature_state`).
 pub fn to_assets(
     part: &PartData,
     max_texture_side: u32,
+    table: Option<&FeatureTable>,
     meshes: &mut Assets<Mesh>,
-    materials: &mut Assets<StandardMaterial>,
+    materials: &mut Assets<TileMaterial>,
     images: &mut Assets<Image>,
-) -> (Handle<Mesh>, Handle<StandardMaterial>) {
+) -> (Handle<Mesh>, Handle<TileMaterial>) {
     let topology = if part.points { PrimitiveTopology::PointList } else { PrimitiveTopology::TriangleList };
     let mut mesh = Mesh::new(topology, RenderAssetUsages::RENDER_WORLD);
     mesh.insert_attribute(Mesh::ATTRIBUTE_POSITION, part.positions.clone());
@@ -291,6 +295,15 @@ pub fn to_assets(
     }
     if let Some(uv) = &part.uvs {
         mesh.insert_attribute(Mesh::ATTRIBUTE_UV_0, uv.clone());
+    }
+    let table = table.filter(|_| part.feature_ids.is_some());
+    if let (Some(ids), Some(_)) = (&part.feature_ids, table) {
+        // Exact in f32: a table holds far fewer than 2^24 features.
+        mesh.insert_attribute(Mesh::ATTRIBUTE_UV_1, ids.iter().map(|id| [*id as f32, 0.0]).collect::<Vec<[f32; 2]>>());
+        if part.uvs.is_none() {
+            // Bevy's PBR shader reads the first UV channel wherever a second one exists.
+            mesh.insert_attribute(Mesh::ATTRIBUTE_UV_0, vec![[0.0f32, 0.0]; ids.len()]);
+        }
     }
     if let Some(i) = &part.indices {
         mesh.insert_indices(Indices::U32(i.clone()));
@@ -325,17 +338,24 @@ pub fn to_assets(
         .map(|img| images.add(img))
     });
     let [r, g, b, a] = part.base_color;
-    let material = StandardMaterial {
+    // Opaque parts with features may discard (hidden features, in the shadow maps too).
+    let alpha_mode = match (part.blend || a < 1.0, table.is_some()) {
+        (true, _) => AlphaMode::Blend,
+        (false, true) => AlphaMode::Mask(0.5),
+        (false, false) => AlphaMode::Opaque,
+    };
+    let base = StandardMaterial {
         base_color: Color::srgba(r, g, b, a),
         base_color_texture: texture,
         unlit: part.unlit,
-        alpha_mode: if part.blend || a < 1.0 { AlphaMode::Blend } else { AlphaMode::Opaque },
+        alpha_mode,
         double_sided: part.double_sided,
         cull_mode: if part.double_sided { None } else { Some(bevy::render::render_resource::Face::Back) },
         perceptual_roughness: 0.85,
         ..default()
     };
-    (meshes.add(mesh), materials.add(material))
+    let extension = FeatureStateExt { table: table.map(|t| t.image.clone()).unwrap_or_default() };
+    (meshes.add(mesh), materials.add(TileMaterial { base, extension }))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod capture;
 mod desktop;
 #[cfg(feature = "viewer")]
 pub mod embedded;
+pub mod feature_state;
 mod fetch;
 mod hud;
 mod live;
@@ -17,6 +18,7 @@ mod mesh_limits;
 mod origin;
 mod picking;
 mod planning;
+mod theme;
 mod tiles;
 mod views;
 
@@ -27,6 +29,7 @@ use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
 pub use camera::{Bookmark, GeoCamera};
 #[cfg(feature = "viewer")]
 pub use desktop::{EmbeddedServer, ViewerArgs, run};
+pub use feature_state::{FeatureStatePlugin, FeatureStateSystems, FeatureStyle, TileMaterial};
 pub use fetch::Fetcher;
 pub use live::{Live, LivePlugin, LiveSettings, LiveStatus};
 pub use planning::{Planning, PlanningPlugin, PlanningStart, PlanningSystems, Scenarios};
@@ -56,6 +59,8 @@ pub struct ViewerConfig {
     pub scenarios: Vec<crate::protocol::catalog::Scenario>,
     /// A comparison to open at start.
     pub planning: Option<PlanningStart>,
+    /// The property to colour the city by at start (e.g. `height`).
+    pub theme: Option<String>,
 }
 
 /// The data server the viewer talks to.
@@ -94,7 +99,8 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .init_resource::<Picked>()
         .init_resource::<FrameTimes>()
         .insert_resource(Scenarios(config.scenarios))
-        .add_plugins((TilesPlugin, LivePlugin, PlanningPlugin))
+        .insert_resource(theme::ThemeChoice { property: config.theme, offered: Vec::new() })
+        .add_plugins((TilesPlugin, FeatureStatePlugin, LivePlugin, PlanningPlugin))
         .add_systems(Startup, (views::spawn_views, setup_scene))
         .add_systems(Update, views::layout_views)
         .add_systems(
@@ -102,8 +108,12 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
             (frame_first_tileset, fly_home, camera::controls, camera::apply).chain().before(TilesSystems::Select),
         )
         .add_systems(Update, (picking::pick, hud::frame_times, hud::toggle))
+        .add_systems(Update, (theme::offer_properties, theme::fit_theme).before(FeatureStateSystems))
         .add_systems(PostUpdate, origin::sync_transforms.before(TransformSystems::Propagate))
-        .add_systems(EguiPrimaryContextPass, (hud::hud_ui, planning::planning_ui, planning::share_ui));
+        .add_systems(
+            EguiPrimaryContextPass,
+            (hud::hud_ui, picking::feature_ui, theme::theme_ui, planning::planning_ui, planning::share_ui),
+        );
     if let Some(url) = config.data_server {
         app.insert_resource(DataServer(url));
     }

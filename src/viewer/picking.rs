@@ -1,17 +1,20 @@
 //! Picking: a click casts a ray against the visible tiles' triangles (kept on the CPU), reads
 //! the hit's feature ID (EXT_mesh_features or b3dm `_BATCHID`), fetches its properties
-//! (EXT_structural_metadata or the batch table), and highlights the feature.
+//! (EXT_structural_metadata or the batch table), and highlights the feature through its tile's
+//! feature state.
 
-use bevy::asset::RenderAssetUsages;
-use bevy::mesh::PrimitiveTopology;
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
+use bevy_egui::{EguiContexts, egui};
 
+use super::feature_state::{FeatureRef, FeatureStyle};
+use super::hud::HudSettings;
 use super::origin::GeoTransform;
 use super::tiles::{PickGeometry, TilePart, Tilesets};
+use crate::feature_state::FeatureState;
 use crate::geo::ray_triangle;
+use crate::theme::TileProperties;
 use crate::tiles::content::TileContent;
-use crate::tiles::content::features::GltfView;
 
 /// A picked feature and its properties.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,17 +26,17 @@ pub struct Feature {
 #[derive(Resource, Default)]
 pub struct Picked {
     pub feature: Option<Feature>,
-    highlight: Option<Entity>,
     press: Option<Vec2>,
     /// Set by the HUD when the panel is closed.
     pub clear: bool,
 }
 
-/// The nearest hit of a local-space ray: (distance, triangle's first vertex).
-pub fn nearest_hit(g: &PickGeometry, o: Vec3, d: Vec3) -> Option<(f32, u32)> {
+/// The nearest hit of a local-space ray on a triangle whose first vertex `shown` accepts:
+/// (distance, that vertex).
+pub fn nearest_hit(g: &PickGeometry, o: Vec3, d: Vec3, shown: impl Fn(u32) -> bool) -> Option<(f32, u32)> {
     let mut best: Option<(f32, u32)> = None;
     let v = |i: u32| Vec3::from(g.positions[i as usize]).as_dvec3();
-    for [i0, i1, i2] in g.triangles() {
+    for [i0, i1, i2] in g.triangles().filter(|t| shown(t[0])) {
         if let Some(dist) = ray_triangle(o.as_dvec3(), d.as_dvec3(), &[v(i0), v(i1), v(i2)]).map(|t| t as f32)
             && best.is_none_or(|(b, _)| dist < b)
         {
@@ -43,7 +46,7 @@ pub fn nearest_hit(g: &PickGeometry, o: Vec3, d: Vec3) -> Option<(f32, u32)> {
     best
 }
 
-/// Properties of feature `id` from the tile's content.
+/// Properties of feature `id` from the tile's content, as text.
 fn properties(contents: &[std::sync::Arc<TileContent>], id: u32) -> Vec<(String, String)> {
     let show = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
@@ -54,21 +57,9 @@ fn properties(contents: &[std::sync::Arc<TileContent>], id: u32) -> Vec<(String,
         }
         other => other.to_string(),
     };
-    for c in contents {
-        if let TileContent::Model(m) = c.as_ref() {
-            if let Some(bt) = &m.batch_table {
-                return bt.feature(id as usize).iter().map(|(k, v)| (k.clone(), show(v))).collect();
-            }
-            if !m.is_json
-                && let Ok(view) = GltfView::parse(&m.gltf)
-                && let Ok((tables, _)) = view.property_tables()
-                && let Some(t) = tables.first()
-            {
-                return t.row(id as usize).into_iter().map(|(k, v)| (k.to_owned(), show(v))).collect();
-            }
-        }
-    }
-    Vec::new()
+    TileProperties::of(contents)
+        .map(|p| p.row(id as usize).iter().map(|(k, v)| (k.clone(), show(v))).collect())
+        .unwrap_or_default()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -79,17 +70,13 @@ pub fn pick(
     parts: Query<(&TilePart, &GlobalTransform, &GeoTransform, &Visibility)>,
     sets: Res<Tilesets>,
     mut picked: ResMut<Picked>,
-    mut commands: Commands,
-    mut meshes: ResMut<Assets<Mesh>>,
-    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut style: ResMut<FeatureStyle>,
     mut egui: bevy_egui::EguiContexts,
 ) {
     if picked.clear {
         picked.clear = false;
         picked.feature = None;
-        if let Some(e) = picked.highlight.take() {
-            commands.entity(e).despawn();
-        }
+        style.highlighted = None;
     }
     let Ok(window) = windows.single() else { return };
     let Some(cursor) = window.cursor_position() else { return };
@@ -103,29 +90,27 @@ pub fn pick(
     }
     let Some((camera, cam_t, at)) = super::views::view_under(cameras.iter(), cursor) else { return };
     let Ok(ray) = camera.viewport_to_world(cam_t, at) else { return };
-    let mut best: Option<(f32, &TilePart, &GeoTransform, u32)> = None;
+    let mut best: Option<(f32, &TilePart, u32)> = None;
     for (part, gt, geo, vis) in &parts {
         let Some(g) = part.pick.as_ref() else { continue };
-        if *vis != Visibility::Visible || g.feature_ids.is_none() {
-            continue;
-        }
+        let Some(ids) = g.feature_ids.as_deref().filter(|_| *vis == Visibility::Visible) else { continue };
+        let hidden = style.hidden_in(part, geo);
+        let shown = |v: u32| !hidden.contains(&ids[v as usize]);
         let inv = gt.affine().inverse();
         let o = inv.transform_point3(ray.origin);
         let d = inv.transform_vector3(*ray.direction);
         let scale = d.length();
-        if let Some((t, v)) = nearest_hit(g, o, d / scale) {
+        if let Some((t, v)) = nearest_hit(g, o, d / scale, shown) {
             let world_t = t / scale;
             if best.is_none_or(|b| world_t < b.0) {
-                best = Some((world_t, part, geo, v));
+                best = Some((world_t, part, v));
             }
         }
     }
-    if let Some(e) = picked.highlight.take() {
-        commands.entity(e).despawn();
-    }
-    let Some((_, part, geo, vertex)) = best else {
+    let Some((_, part, vertex)) = best else {
         info!("nothing pickable under the cursor");
         picked.feature = None;
+        style.highlighted = None;
         return;
     };
     let g = part.pick.as_ref().expect("checked");
@@ -136,34 +121,50 @@ pub fn pick(
     let feature = Feature { id, properties: properties(&contents, id) };
     info!("picked feature {id} of {}: {:?}", t.url, feature.properties.iter().find(|(k, _)| k == "id" || k == "name"));
     picked.feature = Some(feature);
-    // Highlight: the feature's triangles again, in an unlit colour drawn over the original.
-    let mesh = highlight_mesh(g, id);
-    let material = StandardMaterial {
-        base_color: Color::srgba(1.0, 0.8, 0.1, 0.85),
-        unlit: true,
-        depth_bias: 50.0,
-        alpha_mode: AlphaMode::Blend,
-        ..default()
-    };
-    let e = commands
-        .spawn((Mesh3d(meshes.add(mesh)), MeshMaterial3d(materials.add(material)), *geo, Transform::default()))
-        .id();
-    picked.highlight = Some(e);
+    style.highlighted = Some(FeatureRef { tileset: part.tileset, key: part.key, id });
 }
 
-/// The triangles of feature `id`, un-indexed, with flat normals.
-pub fn highlight_mesh(g: &PickGeometry, id: u32) -> Mesh {
-    let ids = g.feature_ids.as_deref().unwrap_or(&[]);
-    let positions: Vec<[f32; 3]> = g
-        .triangles()
-        .filter(|t| ids.get(t[0] as usize) == Some(&id))
-        .flatten()
-        .map(|i| g.positions[i as usize])
-        .collect();
-    let mut mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::RENDER_WORLD);
-    mesh.insert_attribute(Mesh::ATTRIBUTE_POSITION, positions);
-    mesh.compute_flat_normals();
-    mesh
+/// The picked feature's panel: its properties, and hiding or x-raying it (until "Show all").
+pub fn feature_ui(
+    mut contexts: EguiContexts,
+    mut picked: ResMut<Picked>,
+    mut style: ResMut<FeatureStyle>,
+    hud: Res<HudSettings>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    if !hud.visible {
+        return Ok(());
+    }
+    let Some(feature) = picked.feature.as_ref() else { return Ok(()) };
+    let mut open = true;
+    egui::Window::new(format!("Feature {}", feature.id)).open(&mut open).default_pos([10.0, 320.0]).show(ctx, |ui| {
+        egui::Grid::new("props").striped(true).show(ui, |ui| {
+            for (k, v) in &feature.properties {
+                ui.label(k);
+                ui.label(v);
+                ui.end_row();
+            }
+        });
+        ui.horizontal(|ui| {
+            let target = style.highlighted;
+            for (label, flags) in [("Hide", FeatureState::HIDDEN), ("X-ray", FeatureState::XRAY)] {
+                if let Some(f) = target
+                    && ui.button(label).clicked()
+                {
+                    style.overrides.retain(|(o, _)| *o != f);
+                    style.overrides.push((f, flags));
+                }
+            }
+            let hidden = style.overrides.len();
+            if ui.add_enabled(hidden > 0, egui::Button::new(format!("Show all ({hidden})"))).clicked() {
+                style.overrides.clear();
+            }
+        });
+    });
+    if !open {
+        picked.clear = true;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -184,15 +185,16 @@ mod tests {
             indices: None,
             feature_ids: Some(vec![7, 7, 7, 9, 9, 9]),
         };
-        let (t, v) = nearest_hit(&g, Vec3::new(0.2, 0.2, 0.0), Vec3::Z).unwrap();
+        let (t, v) = nearest_hit(&g, Vec3::new(0.2, 0.2, 0.0), Vec3::Z, |_| true).unwrap();
         assert!((t - 2.0).abs() < 1e-6 && v == 3, "the nearer triangle (feature 9)");
-        assert!(nearest_hit(&g, Vec3::new(2.0, 2.0, 0.0), Vec3::Z).is_none());
-        assert!(nearest_hit(&g, Vec3::new(0.2, 0.2, 6.0), Vec3::Z).is_none(), "both behind");
-        // The highlight of an indexed part holds just the picked feature's triangles.
-        let indexed = PickGeometry { indices: Some(vec![0, 1, 2, 3, 4, 5, 3, 5, 4]), ..g };
-        let m = highlight_mesh(&indexed, 9);
-        assert_eq!(m.count_vertices(), 6, "two triangles of feature 9");
-        assert!(m.attribute(Mesh::ATTRIBUTE_NORMAL).is_some());
-        assert_eq!(highlight_mesh(&indexed, 4).count_vertices(), 0);
+        assert!(nearest_hit(&g, Vec3::new(2.0, 2.0, 0.0), Vec3::Z, |_| true).is_none());
+        assert!(nearest_hit(&g, Vec3::new(0.2, 0.2, 6.0), Vec3::Z, |_| true).is_none(), "both behind");
+        // A hidden feature is not hit: the ray goes on to the one behind it.
+        let (t, v) = nearest_hit(&g, Vec3::new(0.2, 0.2, 0.0), Vec3::Z, |v| v < 3).unwrap();
+        assert!((t - 5.0).abs() < 1e-6 && v == 0, "feature 7 behind the hidden 9");
+        // Indexed: the third triangle (4, 5, 3 reversed) is the same plane as feature 9's.
+        let indexed = PickGeometry { indices: Some(vec![0, 1, 2, 5, 4, 3]), ..g };
+        let (t, v) = nearest_hit(&indexed, Vec3::new(0.2, 0.2, 0.0), Vec3::Z, |_| true).unwrap();
+        assert!((t - 2.0).abs() < 1e-6 && v == 5, "the nearer triangle, through the indices");
     }
 }

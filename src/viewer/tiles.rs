@@ -13,6 +13,7 @@ use bevy::tasks::{AsyncComputeTaskPool, Task, futures_lite::future};
 use bevy::window::PrimaryWindow;
 
 use super::camera::GeoCamera;
+use super::feature_state::{TileMaterial, new_table};
 use super::fetch::Fetcher;
 use super::mesh::{PartData, parts, to_assets};
 use super::mesh_limits::MAX_TEXTURE_SIDE_PX;
@@ -303,7 +304,7 @@ fn build(
     mut sets: ResMut<Tilesets>,
     mut commands: Commands,
     mut meshes: ResMut<Assets<Mesh>>,
-    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut materials: ResMut<Assets<TileMaterial>>,
     mut images: ResMut<Assets<Image>>,
     device: Option<Res<RenderDevice>>,
 ) {
@@ -322,9 +323,12 @@ fn build(
             let mut entities = Vec::new();
             match result {
                 Ok(parts) => {
+                    // One state table for the tile's features, shared by its parts.
+                    let features = parts.iter().filter_map(|p| p.feature_ids.as_ref()?.iter().max()).max();
+                    let table = features.and_then(|max| new_table(max.saturating_add(1), &mut images));
                     for part in &parts {
                         let (mesh, material) =
-                            to_assets(part, max_texture_side, &mut meshes, &mut materials, &mut images);
+                            to_assets(part, max_texture_side, table.as_ref(), &mut meshes, &mut materials, &mut images);
                         let pick = (!part.points).then(|| {
                             Arc::new(PickGeometry {
                                 positions: part.positions.clone(),
@@ -332,18 +336,20 @@ fn build(
                                 feature_ids: part.feature_ids.clone(),
                             })
                         });
+                        let part_table = table.as_ref().filter(|_| part.feature_ids.is_some());
                         for placement in &part.tile_from_part {
-                            let e = commands
-                                .spawn((
-                                    Mesh3d(mesh.clone()),
-                                    MeshMaterial3d(material.clone()),
-                                    GeoTransform(ecef_from_tile * *placement),
-                                    Transform::default(),
-                                    Visibility::Hidden,
-                                    TilePart { tileset: i, key, pick: pick.clone() },
-                                ))
-                                .id();
-                            entities.push(e);
+                            let mut e = commands.spawn((
+                                Mesh3d(mesh.clone()),
+                                MeshMaterial3d(material.clone()),
+                                GeoTransform(ecef_from_tile * *placement),
+                                Transform::default(),
+                                Visibility::Hidden,
+                                TilePart { tileset: i, key, pick: pick.clone() },
+                            ));
+                            if let Some(t) = part_table {
+                                e.insert(t.clone());
+                            }
+                            entities.push(e.id());
                         }
                     }
                 }

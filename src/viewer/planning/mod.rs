@@ -11,6 +11,7 @@ mod variants;
 use bevy::prelude::*;
 use time::{Date, Month};
 
+use super::feature_state::FeatureStyle;
 use super::views::ViewLayout;
 use crate::protocol::catalog::Scenario;
 use crate::scenario::study::Study;
@@ -198,6 +199,22 @@ fn open_at_start(
     planning.clock.shadows = start.shadows;
 }
 
+/// While a view shows a variant, the city's buildings on its site make way (hidden through their
+/// feature state, shadows included); the site as built in every view shows them again.
+fn clear_site(planning: Res<Planning>, mut style: ResMut<FeatureStyle>) {
+    if !planning.is_changed() {
+        return;
+    }
+    let compared = planning.mode != CompareMode::Toggle && planning.other.is_some();
+    let cleared = planning.study.as_ref().filter(|_| planning.shown.is_some() || compared);
+    let sites: Vec<_> = cleared.map(|s| s.site.clone()).into_iter().collect();
+    if style.cleared_sites.len() != sites.len()
+        || style.cleared_sites.iter().zip(&sites).any(|(a, b)| a.outline_m != b.outline_m)
+    {
+        style.cleared_sites = sites;
+    }
+}
+
 /// The views follow the comparison's mode.
 fn follow_mode(planning: Res<Planning>, mut layout: ResMut<ViewLayout>) {
     let want = if planning.study.is_some() { planning.mode.layout() } else { ViewLayout::Single };
@@ -220,10 +237,11 @@ impl Plugin for PlanningPlugin {
             .init_resource::<Planning>()
             .init_resource::<ViewLayout>()
             .init_resource::<sun_hours::SunHoursAnalysis>()
+            .init_resource::<FeatureStyle>()
             .configure_sets(Update, (PlanningSystems::Variants, PlanningSystems::Sun))
             .add_systems(
                 Update,
-                (open_at_start, variants::spawn_study, variants::show_variant, follow_mode)
+                (open_at_start, variants::spawn_study, variants::show_variant, follow_mode, clear_site)
                     .chain()
                     .in_set(PlanningSystems::Variants),
             )

@@ -73,7 +73,9 @@ pub fn start_analysis(
             }
         }
     }
-    let city = Obstacle::by_feature(triangles);
+    // The buildings on the site make way for the variant (they are hidden while it shows).
+    let mut city = Obstacle::by_feature(triangles);
+    city.retain(|o| !site.holds((o.min, o.max)));
     let neighbours: Vec<Obstacle> = city.iter().filter(|o| near((o.min + o.max) / 2.0, AROUND_M)).cloned().collect();
     let v = &study.variants[variant];
     let shading: Vec<Obstacle> = v.prisms.iter().map(Obstacle::from_prism).collect();

@@ -1,0 +1,331 @@
+//! FeatureStatePlugin: per-feature state on the GPU. Every tile part is drawn with a
+//! [`TileMaterial`] (the standard material plus its tile's state table, `shaders/tile.wgsl`); the
+//! feature ID travels in the mesh's second UV channel. [`FeatureStyle`] says which features are
+//! hidden (those standing on a cleared planning site), coloured (by a theme) and highlighted (the
+//! picked one); each tile's table follows it, so restyling thousands of features rebuilds no mesh.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use bevy::asset::{RenderAssetUsages, uuid_handle};
+use bevy::pbr::{ExtendedMaterial, MaterialExtension};
+use bevy::prelude::*;
+use bevy::render::render_resource::{AsBindGroup, Extent3d, TextureDimension, TextureFormat};
+use bevy::shader::ShaderRef;
+use glam::DVec3;
+use serde_json::Value;
+
+use super::origin::GeoTransform;
+use super::tiles::{TilePart, TilesSystems, Tilesets};
+use crate::feature_state::{FeatureState, StateTable, feature_bounds};
+use crate::scenario::Site;
+use crate::theme::{Theme, TileProperties};
+use crate::tiles::TileKey;
+
+/// The material of every tile part.
+pub type TileMaterial = ExtendedMaterial<StandardMaterial, FeatureStateExt>;
+
+/// The standard material's extension: the tile's feature state table.
+#[derive(Asset, AsBindGroup, Reflect, Debug, Clone, Default)]
+pub struct FeatureStateExt {
+    #[texture(100)]
+    pub table: Handle<Image>,
+}
+
+const FEATURE_STATE_SHADER: Handle<Shader> = uuid_handle!("5a0d6a51-2f2c-4b9e-9a51-3c1f0e6f7a01");
+const TILE_SHADER: Handle<Shader> = uuid_handle!("5a0d6a51-2f2c-4b9e-9a51-3c1f0e6f7a02");
+const TILE_PREPASS_SHADER: Handle<Shader> = uuid_handle!("5a0d6a51-2f2c-4b9e-9a51-3c1f0e6f7a03");
+
+impl MaterialExtension for FeatureStateExt {
+    fn fragment_shader() -> ShaderRef {
+        ShaderRef::Handle(TILE_SHADER)
+    }
+
+    fn prepass_fragment_shader() -> ShaderRef {
+        ShaderRef::Handle(TILE_PREPASS_SHADER)
+    }
+}
+
+/// A tile part's state table (shared by the tile's parts) and how many feature IDs it covers.
+#[derive(Component, Debug, Clone)]
+pub struct FeatureTable {
+    pub image: Handle<Image>,
+    pub features: u32,
+}
+
+/// One feature of one tile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeatureRef {
+    /// The tileset's index in [`super::Tilesets`].
+    pub tileset: usize,
+    pub key: TileKey,
+    pub id: u32,
+}
+
+/// What the features of the city look like.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct FeatureStyle {
+    /// Buildings standing on these sites are hidden (a planning site makes way for its variants).
+    pub cleared_sites: Vec<Site>,
+    pub theme: Option<Theme>,
+    pub highlighted: Option<FeatureRef>,
+    /// Features the user hid or x-rayed (from the feature panel), with those flags.
+    pub overrides: Vec<(FeatureRef, u8)>,
+}
+
+impl FeatureStyle {
+    /// The features of `part` that are hidden: by the user, or standing on a cleared site. (Picking
+    /// passes through them, as the eye does.)
+    pub fn hidden_in(&self, part: &TilePart, geo: &GeoTransform) -> BTreeSet<u32> {
+        let mut hidden: BTreeSet<u32> = self
+            .overrides
+            .iter()
+            .filter(|(f, flags)| f.tileset == part.tileset && f.key == part.key && flags & FeatureState::HIDDEN != 0)
+            .map(|(f, _)| f.id)
+            .collect();
+        let Some(pick) = part.pick.as_ref() else { return hidden };
+        let Some(ids) = pick.feature_ids.as_deref() else { return hidden };
+        for site in &self.cleared_sites {
+            let site_from_part = site.frame.enu_from_ecef * geo.0;
+            let bounds = feature_bounds(&pick.positions, ids, |p| site_from_part.transform_point3(p));
+            hidden.extend(bounds.into_iter().filter(|(_, b)| site.holds(*b)).map(|(id, _)| id));
+        }
+        hidden
+    }
+}
+
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FeatureStateSystems;
+
+pub struct FeatureStatePlugin;
+
+impl Plugin for FeatureStatePlugin {
+    fn build(&self, app: &mut App) {
+        if let Some(mut shaders) = app.world_mut().get_resource_mut::<Assets<Shader>>() {
+            for (handle, source, path) in [
+                (FEATURE_STATE_SHADER, include_str!("../../shaders/feature_state.wgsl"), "shaders/feature_state.wgsl"),
+                (TILE_SHADER, include_str!("../../shaders/tile.wgsl"), "shaders/tile.wgsl"),
+                (TILE_PREPASS_SHADER, include_str!("../../shaders/tile_prepass.wgsl"), "shaders/tile_prepass.wgsl"),
+            ] {
+                let _ = shaders.insert(&handle, Shader::from_wgsl(source, path));
+            }
+        }
+        app.add_plugins(MaterialPlugin::<TileMaterial>::default())
+            .init_resource::<FeatureStyle>()
+            .add_systems(Update, apply_feature_style.in_set(FeatureStateSystems).after(TilesSystems::Build));
+    }
+}
+
+/// A new state table for a tile whose feature IDs run below `features`, all in the default state
+/// (`None` for a tile with more features than a table holds).
+pub fn new_table(features: u32, images: &mut Assets<Image>) -> Option<FeatureTable> {
+    let table = StateTable::new(features)?;
+    Some(FeatureTable { image: images.add(table_image(&table)), features })
+}
+
+fn table_image(table: &StateTable) -> Image {
+    let (width, height) = table.size();
+    Image::new(
+        Extent3d { width, height, depth_or_array_layers: 1 },
+        TextureDimension::D2,
+        table.bytes().to_vec(),
+        TextureFormat::Rgba8UnormSrgb,
+        // Rewritten whole on every change: no copy stays in the main world.
+        RenderAssetUsages::RENDER_WORLD,
+    )
+}
+
+/// Every feature's state under `style`, for the tables of the parts given (a tile's parts share
+/// one table): the parts' geometry tells which features stand on a cleared site, `column` a tile's
+/// values of the theme's property by feature ID.
+pub fn style_tables<'a>(
+    style: &FeatureStyle,
+    parts: impl IntoIterator<Item = (&'a TilePart, &'a GeoTransform, &'a FeatureTable)>,
+    column: impl Fn(&TilePart, &str) -> Vec<Value>,
+) -> HashMap<AssetId<Image>, StateTable> {
+    // Per table: each cleared site's view of each feature's bounds, over all the tile's parts.
+    type Bounds = BTreeMap<u32, (DVec3, DVec3)>;
+    type Gathered = Option<(StateTable, Vec<Bounds>, Vec<(u32, u8)>)>;
+    let mut gathered: HashMap<AssetId<Image>, Gathered> = HashMap::new();
+    for (part, geo, table) in parts {
+        let Some(entry) = gathered
+            .entry(table.image.id())
+            .or_insert_with(|| {
+                let mut t = StateTable::new(table.features)?;
+                if let Some(theme) = &style.theme {
+                    for (id, v) in column(part, theme.property()).iter().enumerate().filter(|(_, v)| !v.is_null()) {
+                        t.set(id as u32, FeatureState::coloured(theme.colour(v)));
+                    }
+                }
+                Some((t, vec![Bounds::new(); style.cleared_sites.len()], Vec::new()))
+            })
+            .as_mut()
+        else {
+            continue;
+        };
+        let (_, per_site, flagged) = entry;
+        if flagged.is_empty() {
+            let of_part = |f: &FeatureRef| f.tileset == part.tileset && f.key == part.key;
+            flagged.extend(style.overrides.iter().filter(|(f, _)| of_part(f)).map(|(f, flags)| (f.id, *flags)));
+            flagged.extend(style.highlighted.filter(of_part).map(|f| (f.id, FeatureState::HIGHLIGHTED)));
+        }
+        let Some(pick) = part.pick.as_ref() else { continue };
+        let Some(ids) = pick.feature_ids.as_deref() else { continue };
+        for (site, all) in style.cleared_sites.iter().zip(per_site.iter_mut()) {
+            let site_from_part = site.frame.enu_from_ecef * geo.0;
+            for (id, (lo, hi)) in feature_bounds(&pick.positions, ids, |p| site_from_part.transform_point3(p)) {
+                all.entry(id).and_modify(|(a, b)| (*a, *b) = (a.min(lo), b.max(hi))).or_insert((lo, hi));
+            }
+        }
+    }
+    gathered
+        .into_iter()
+        .filter_map(|(image, gathered)| {
+            let (mut table, per_site, flagged) = gathered?;
+            for (site, bounds) in style.cleared_sites.iter().zip(&per_site) {
+                for (id, b) in bounds {
+                    if site.holds(*b) {
+                        table.set(*id, table.get(*id).with(FeatureState::HIDDEN));
+                    }
+                }
+            }
+            for (id, flags) in flagged {
+                table.set(id, table.get(id).with(flags));
+            }
+            Some((image, table))
+        })
+        .collect()
+}
+
+/// Rewrites the tables of new tiles, and of every tile when the style changed.
+fn apply_feature_style(
+    style: Res<FeatureStyle>,
+    sets: Res<Tilesets>,
+    added: Query<&FeatureTable, Added<FeatureTable>>,
+    parts: Query<(&TilePart, &GeoTransform, &FeatureTable)>,
+    mut images: ResMut<Assets<Image>>,
+) {
+    let all = style.is_changed();
+    if !all && added.is_empty() {
+        return;
+    }
+    let fresh: Vec<AssetId<Image>> = added.iter().map(|t| t.image.id()).collect();
+    let restyled = style_tables(
+        &style,
+        parts.iter().filter(|(_, _, t)| all || fresh.contains(&t.image.id())),
+        |part, property| tile_column(&sets, part, property),
+    );
+    for (id, table) in restyled {
+        if let Some(mut image) = images.get_mut(id) {
+            image.data = Some(table.bytes().to_vec());
+        }
+    }
+}
+
+/// A tile's values of `property`, by feature ID.
+pub fn tile_column(sets: &Tilesets, part: &TilePart, property: &str) -> Vec<Value> {
+    let Some(t) = sets.0.get(part.tileset) else { return Vec::new() };
+    let contents: Vec<_> = t.tileset.contents(part.key).cloned().collect();
+    TileProperties::of(&contents).map(|p| p.column(property)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::geo::{Cartographic, LocalFrame};
+    use crate::viewer::tiles::PickGeometry;
+
+    /// Two 10 m boxes as two features (7 and 9) of one part, 40 m apart east-west, in an ENU
+    /// frame; each is two triangles of its footprint (enough for bounds).
+    fn part_with_two_buildings() -> (TilePart, GeoTransform, FeatureTable) {
+        let square = |x: f32| [[x, 0.0, 0.0], [x + 10.0, 0.0, 0.0], [x + 10.0, 10.0, 20.0], [x, 10.0, 20.0]];
+        let positions: Vec<[f32; 3]> = square(0.0).into_iter().chain(square(40.0)).collect();
+        let pick = PickGeometry {
+            positions,
+            indices: Some(vec![0, 1, 2, 0, 2, 3, 4, 5, 6, 4, 6, 7]),
+            feature_ids: Some(vec![7, 7, 7, 7, 9, 9, 9, 9]),
+        };
+        let frame = LocalFrame::new(Cartographic::from_degrees(114.0, 22.5, 0.0));
+        let part = TilePart { tileset: 0, key: TileKey::default(), pick: Some(Arc::new(pick)) };
+        let table = FeatureTable { image: Handle::default(), features: 10 };
+        (part, GeoTransform(frame.ecef_from_enu), table)
+    }
+
+    #[test]
+    fn buildings_on_a_cleared_site_are_hidden_and_the_picked_one_highlighted() {
+        let (part, geo, table) = part_with_two_buildings();
+        // A site 30 m square around the first building (its frame is the building frame's own).
+        let c = |x: f64, y: f64| {
+            let p = LocalFrame::new(Cartographic::from_degrees(114.0, 22.5, 0.0)).to_geodetic(x, y);
+            [p.lon_rad.to_degrees(), p.lat_rad.to_degrees()]
+        };
+        let site = Site::new(&[c(-10.0, -10.0), c(20.0, -10.0), c(20.0, 20.0), c(-10.0, 20.0)]).unwrap();
+        let style = FeatureStyle {
+            cleared_sites: vec![site],
+            highlighted: Some(FeatureRef { tileset: 0, key: TileKey::default(), id: 9 }),
+            ..default()
+        };
+        let no_column = |_: &TilePart, _: &str| Vec::new();
+        let tables = style_tables(&style, [(&part, &geo, &table)], no_column);
+        let t = &tables[&table.image.id()];
+        assert_eq!(t.get(7), FeatureState::hidden(), "on the site");
+        assert_eq!(t.get(9).flags, FeatureState::HIGHLIGHTED, "off the site, picked");
+        assert_eq!(t.get(8), FeatureState::default());
+        assert_eq!(style.hidden_in(&part, &geo), BTreeSet::from([7]), "picking agrees");
+
+        // The user x-rays feature 9 as well.
+        let xray = FeatureRef { tileset: 0, key: TileKey::default(), id: 9 };
+        let style = FeatureStyle { overrides: vec![(xray, FeatureState::XRAY)], ..style };
+        let tables = style_tables(&style, [(&part, &geo, &table)], no_column);
+        assert_eq!(tables[&table.image.id()].get(9).flags, FeatureState::HIGHLIGHTED | FeatureState::XRAY);
+        // Another tile's override is not this tile's.
+        let elsewhere = FeatureRef { tileset: 1, ..xray };
+        let style = FeatureStyle { overrides: vec![(elsewhere, FeatureState::HIDDEN)], ..default() };
+        assert_eq!(style_tables(&style, [(&part, &geo, &table)], no_column)[&table.image.id()].get(9).flags, 0);
+
+        // No site, nothing picked: every feature in its own look.
+        let tables = style_tables(&FeatureStyle::default(), [(&part, &geo, &table)], no_column);
+        assert!(tables[&table.image.id()].bytes().iter().all(|b| *b == 0));
+    }
+
+    #[test]
+    fn a_theme_colours_each_feature_by_its_value() {
+        let (part, geo, table) = part_with_two_buildings();
+        let theme = Theme::Ramp { property: "height".into(), min: 10.0, max: 30.0 };
+        let style = FeatureStyle { theme: Some(theme.clone()), ..default() };
+        let heights = |_: &TilePart, p: &str| {
+            assert_eq!(p, "height");
+            let mut col = vec![Value::Null; 10];
+            (col[7], col[9]) = (serde_json::json!(10.0), serde_json::json!(30.0));
+            col
+        };
+        let tables = style_tables(&style, [(&part, &geo, &table)], heights);
+        let t = &tables[&table.image.id()];
+        assert_eq!(t.get(7), FeatureState::coloured(theme.colour(&serde_json::json!(10.0))));
+        assert_eq!(t.get(9), FeatureState::coloured(theme.colour(&serde_json::json!(30.0))));
+        assert_ne!(t.get(7).rgb, t.get(9).rgb);
+        assert_eq!(t.get(8), FeatureState::default(), "no value: its own colour");
+    }
+
+    #[test]
+    fn a_style_change_rewrites_the_tables_on_the_gpu_side() {
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, AssetPlugin::default())).init_asset::<Image>();
+        app.init_resource::<FeatureStyle>().init_resource::<Tilesets>().add_systems(Update, apply_feature_style);
+        let (part, geo, _) = part_with_two_buildings();
+        let table = new_table(10, &mut app.world_mut().resource_mut::<Assets<Image>>()).unwrap();
+        let image = table.image.clone();
+        app.world_mut().spawn((part, geo, table));
+        app.update();
+        let flags = |app: &App| {
+            let img = app.world().resource::<Assets<Image>>().get(&image).unwrap();
+            img.data.as_ref().map(|d| (d[7 * 4 + 3], d[9 * 4 + 3]))
+        };
+        assert_eq!(flags(&app), Some((0, 0)));
+        app.world_mut().resource_mut::<FeatureStyle>().highlighted =
+            Some(FeatureRef { tileset: 0, key: TileKey::default(), id: 7 });
+        app.update();
+        assert_eq!(flags(&app), Some((FeatureState::HIGHLIGHTED, 0)));
+    }
+}
