@@ -1,8 +1,10 @@
-// Tile parts: the standard PBR fragment, with the feature's state (hidden, x-ray, colour,
-// highlight) from its tile's table applied to the material before lighting.
+// Tile parts: Bevy's standard PBR fragment (bevy_pbr's pbr.wgsl, unlit materials included), with
+// the feature's state (hidden, x-ray, colour, highlight) from its tile's table applied to the
+// material before lighting.
 #import bevy_pbr::{
     pbr_fragment::pbr_input_from_standard_material,
     pbr_functions::alpha_discard,
+    pbr_types::STANDARD_MATERIAL_FLAGS_UNLIT_BIT,
 }
 #ifdef PREPASS_PIPELINE
 #import bevy_pbr::{
@@ -32,7 +34,11 @@ fn fragment(in: VertexOutput, @builtin(front_facing) is_front: bool) -> Fragment
     let out = deferred_output(in, pbr_input);
 #else
     var out: FragmentOutput;
-    out.color = apply_pbr_lighting(pbr_input);
+    if (pbr_input.material.flags & STANDARD_MATERIAL_FLAGS_UNLIT_BIT) == 0u {
+        out.color = apply_pbr_lighting(pbr_input);
+    } else {
+        out.color = pbr_input.material.base_color;
+    }
     out.color = main_pass_post_lighting_processing(pbr_input, out.color);
 #endif
     return out;

@@ -123,6 +123,31 @@ fn colours_the_city_by_height_on_the_legends_ramp() {
 }
 
 #[test]
+fn renders_the_city_at_night() {
+    if !have_renderer() {
+        return;
+    }
+    let night = check("demo_night", &["--night"]);
+    let day = image::open(common::golden("demo_city")).unwrap().to_rgb8();
+    let luminance = |p: &image::Rgb<u8>| {
+        let [r, g, b] = p.0.map(f64::from);
+        0.2126 * r + 0.7152 * g + 0.0722 * b
+    };
+    let mean = |img: &image::RgbImage, city: bool| {
+        let px: Vec<f64> = img
+            .enumerate_pixels()
+            .filter(|(x, y, _)| common::is_content(day.get_pixel(*x, *y)) == city)
+            .map(|(_, _, p)| luminance(p))
+            .collect();
+        px.iter().sum::<f64>() / px.len().max(1) as f64
+    };
+    let (sky, city, day_city) = (mean(&night, false), mean(&night, true), mean(&day, true));
+    assert!(sky < 25.0, "the night sky is dark: {sky:.0}");
+    assert!(city < 0.6 * day_city, "the city is darker by night: {city:.0} vs {day_city:.0} by day");
+    assert!(city > sky + 10.0, "and still stands out from the sky: {city:.0} vs {sky:.0}");
+}
+
+#[test]
 fn renders_a_b3dm_sample() {
     let Some(t) = sample("3d-tiles-samples/1.0/TilesetWithDiscreteLOD/tileset.without_dragon_high.json") else {
         return;

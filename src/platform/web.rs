@@ -138,7 +138,7 @@ fn js_err(e: JsValue) -> anyhow::Error {
 }
 
 /// The page's query: `?tileset=URL` (repeatable), `?server=URL`, `?camera=lon,lat,h,heading,pitch`,
-/// `?hud=0`, `?theme=PROPERTY`, and a comparison:
+/// `?hud=0`, `?theme=PROPERTY`, `?night=1`, and a comparison:
 /// `?scenario=ID&variant=ID&compare=swipe&other=ID&sun=YYYY-MM-DDTHH:MM&shadows=0`.
 struct PageQuery {
     params: web_sys::UrlSearchParams,
@@ -185,6 +185,7 @@ async fn config() -> anyhow::Result<ViewerConfig> {
             shadows: query.get("shadows").as_deref() != Some("0"),
         }),
         theme: query.get("theme"),
+        night: query.get("night").as_deref() == Some("1"),
         max_sse: 16.0,
         cache_bytes: 256 << 20,
         camera,

@@ -73,6 +73,9 @@ pub struct ViewerArgs {
     /// Colour the city by this property of its features (e.g. `height`, `building`).
     #[arg(long)]
     pub theme: Option<String>,
+    /// Start in night mode (a dark sky, moonlight; `N` toggles it).
+    #[arg(long)]
+    pub night: bool,
     /// Start the camera at lon,lat,height_m,heading_deg,pitch_deg.
     #[arg(long, value_name = "LON,LAT,H,HEADING,PITCH")]
     pub camera: Option<String>,
@@ -119,6 +122,7 @@ fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
         sun: args.sun.or(file.sun),
         no_shadows: args.no_shadows || file.no_shadows,
         theme: args.theme.or(file.theme),
+        night: args.night || file.night,
         config: None,
     })
 }
@@ -214,6 +218,7 @@ pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
             shadows: !args.no_shadows,
         }),
         theme: args.theme.clone(),
+        night: args.night,
     };
     let mut app = super::app(config, Runtime::new()?);
     app.insert_resource(CaptureSettings {

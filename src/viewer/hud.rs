@@ -46,6 +46,7 @@ pub fn hud_ui(
     server: Option<Res<super::DataServer>>,
     live: Res<super::Live>,
     settings: Res<HudSettings>,
+    mut look: ResMut<super::look::LookSettings>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     if !settings.visible {
@@ -81,6 +82,9 @@ pub fn hud_ui(
             ui.label(format!("data server: {}", s.0));
         }
         super::live::live_ui(ui, &live);
+        let mut chosen = *look;
+        super::look::look_ui(ui, &mut chosen);
+        look.set_if_neq(chosen);
         ui.separator();
         ui.label("Layers");
         for t in sets.0.iter_mut() {

@@ -13,6 +13,7 @@ pub mod feature_state;
 mod fetch;
 mod hud;
 mod live;
+mod look;
 pub mod mesh;
 mod mesh_limits;
 mod origin;
@@ -61,6 +62,8 @@ pub struct ViewerConfig {
     pub planning: Option<PlanningStart>,
     /// The property to colour the city by at start (e.g. `height`).
     pub theme: Option<String>,
+    /// Start in night mode.
+    pub night: bool,
 }
 
 /// The data server the viewer talks to.
@@ -81,7 +84,8 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         // egui draws from a camera of its own (`views`), over every view.
         .insert_resource(bevy_egui::EguiGlobalSettings { auto_create_primary_context: false, ..default() })
         .init_resource::<ViewLayout>()
-        .insert_resource(ClearColor(Color::srgb(0.62, 0.74, 0.86)))
+        .insert_resource(ClearColor(look::DAY_SKY))
+        .insert_resource(look::LookSettings { night: config.night, ..default() })
         .insert_resource(FloatingOrigin::at(origin_at))
         .insert_resource(FrameFirstTileset(cam.is_none()))
         .insert_resource(cam.unwrap_or_else(|| GeoCamera::looking_at(origin_at, 1000.0)))
@@ -100,7 +104,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .init_resource::<FrameTimes>()
         .insert_resource(Scenarios(config.scenarios))
         .insert_resource(theme::ThemeChoice { property: config.theme, offered: Vec::new() })
-        .add_plugins((TilesPlugin, FeatureStatePlugin, LivePlugin, PlanningPlugin))
+        .add_plugins((TilesPlugin, FeatureStatePlugin, LivePlugin, PlanningPlugin, look::LookPlugin))
         .add_systems(Startup, (views::spawn_views, setup_scene))
         .add_systems(Update, views::layout_views)
         .add_systems(

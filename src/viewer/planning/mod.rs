@@ -12,6 +12,7 @@ use bevy::prelude::*;
 use time::{Date, Month};
 
 use super::feature_state::FeatureStyle;
+use super::look::{Daylight, LookSettings};
 use super::views::ViewLayout;
 use crate::protocol::catalog::Scenario;
 use crate::scenario::study::Study;
@@ -238,6 +239,8 @@ impl Plugin for PlanningPlugin {
             .init_resource::<ViewLayout>()
             .init_resource::<sun_hours::SunHoursAnalysis>()
             .init_resource::<FeatureStyle>()
+            .init_resource::<LookSettings>()
+            .init_resource::<Daylight>()
             .configure_sets(Update, (PlanningSystems::Variants, PlanningSystems::Sun))
             .add_systems(
                 Update,

@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime, Time as Clock};
 use super::{Planning, SunClock};
 use crate::geo::LocalFrame;
 use crate::scenario::sun::{SunPosition, sun_position};
+use crate::viewer::look::{Daylight, LookSettings};
 use crate::viewer::origin::FloatingOrigin;
 use crate::viewer::views::MAIN_VIEW_LAYER;
 
@@ -58,36 +59,43 @@ fn shadow_layers(comparing: bool) -> RenderLayers {
     if comparing { RenderLayers::layer(0) } else { RenderLayers::from_layers(&[0, MAIN_VIEW_LAYER]) }
 }
 
-/// Points the light along the sun's rays (or back to its fixed direction), with shadows as set.
+/// Points the light along the sun's rays (or back to its fixed direction), with shadows as set;
+/// by night (the sun down, or night mode) the light is the moon's and the ambient light dim and blue.
 pub fn follow_clock(
     planning: Res<Planning>,
+    look: Res<LookSettings>,
     origin: Res<FloatingOrigin>,
     mut lights: Query<(&Sun, &mut DirectionalLight, &mut Transform, &mut RenderLayers)>,
     mut ambient: ResMut<GlobalAmbientLight>,
+    mut daylight: ResMut<Daylight>,
 ) {
-    if !planning.is_changed() && !origin.is_changed() {
+    if !planning.is_changed() && !origin.is_changed() && !look.is_changed() {
         return;
     }
     let clock = planning.clock;
     for (sun, mut light, mut transform, mut layers) in &mut lights {
         layers.set_if_neq(shadow_layers(planning.mode != super::CompareMode::Toggle));
-        let Some(study) = planning.study.as_ref().filter(|_| clock.enabled) else {
-            *transform = sun.fixed;
-            light.illuminance = DAYLIGHT_LUX;
-            light.shadow_maps_enabled = false;
-            ambient.brightness = 250.0;
-            continue;
+        let (day, shadows) = match planning.study.as_ref().filter(|_| clock.enabled) {
+            None => {
+                *transform = sun.fixed;
+                (!look.night, false)
+            }
+            Some(study) => {
+                let position = sun_over(&study.site.frame, &clock);
+                let sun_up = position.true_elevation_deg > 0.0;
+                // By night the light is the moon's, opposite the sun and above the horizon.
+                let enu = if sun_up { position.enu_direction() } else { moon_stand_in(position) };
+                let ecef = study.site.frame.ecef_from_enu.transform_vector3(enu);
+                let towards_light = origin.vector(ecef).normalize_or(Vec3::Y);
+                *transform = Transform::default().looking_to(-towards_light, Vec3::Y);
+                (sun_up && !look.night, clock.shadows && sun_up && !look.night)
+            }
         };
-        let position = sun_over(&study.site.frame, &clock);
-        let day = position.true_elevation_deg > 0.0;
-        // By night the light is the moon's, opposite the sun and above the horizon.
-        let enu = if day { position.enu_direction() } else { moon_stand_in(position) };
-        let ecef = study.site.frame.ecef_from_enu.transform_vector3(enu);
-        let towards_light = origin.vector(ecef).normalize_or(Vec3::Y);
-        *transform = Transform::default().looking_to(-towards_light, Vec3::Y);
         light.illuminance = if day { DAYLIGHT_LUX } else { MOONLIGHT_LUX };
-        light.shadow_maps_enabled = clock.shadows && day;
-        ambient.brightness = if day { 250.0 } else { 25.0 };
+        light.shadow_maps_enabled = shadows;
+        (ambient.brightness, ambient.color) =
+            if day { (250.0, Color::srgb(0.85, 0.9, 1.0)) } else { (60.0, Color::srgb(0.45, 0.55, 0.9)) };
+        daylight.set_if_neq(Daylight(day));
     }
 }
 
