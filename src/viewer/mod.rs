@@ -33,6 +33,7 @@ pub use desktop::{EmbeddedServer, ViewerArgs, run};
 pub use feature_state::{FeatureStatePlugin, FeatureStateSystems, FeatureStyle, TileMaterial};
 pub use fetch::Fetcher;
 pub use live::{Live, LivePlugin, LiveSettings, LiveStatus};
+pub use look::{DAY_SKY, NIGHT_SKY};
 pub use planning::{Planning, PlanningPlugin, PlanningStart, PlanningSystems, Scenarios};
 pub use tiles::{TilePart, TilesPlugin, TilesSettings, TilesSystems, TilesTotals, Tilesets};
 pub use views::{MainView, SecondView, ViewLayout};
