@@ -48,8 +48,12 @@ try {
   out.dataset = await page.evaluate(() => ({ ...document.body.dataset }));
   await page.screenshot({ path: png });
   // The canvas follows the window.
+  // Waits for the next frames to resize it (up to 30 s: a busy or unoptimised build draws slowly).
   await page.setViewportSize({ width: 400, height: 300 });
-  await page.waitForTimeout(1500);
+  await page.waitForFunction(() => {
+    const c = document.getElementById("citytwin");
+    return c.width === 400 && c.height === 300;
+  }, null, { timeout: 30000, polling: 250 }).catch(() => {});
   out.resized = await page.evaluate(() => {
     const c = document.getElementById("citytwin");
     return { width: c.width, height: c.height };
