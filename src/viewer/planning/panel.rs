@@ -5,7 +5,7 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 use time::Date;
 
-use super::share::SharedView;
+use super::share::{SharedLook, SharedView};
 use super::sun::sun_over;
 use super::sun_hours::SunHoursAnalysis;
 use super::{CompareMode, Planning, Scenarios};
@@ -13,6 +13,8 @@ use crate::scenario::metrics::VariantMetrics;
 use crate::scenario::study::Study;
 use crate::viewer::camera::{Bookmark, GeoCamera};
 use crate::viewer::hud::HudSettings;
+use crate::viewer::look::LookSettings;
+use crate::viewer::theme::ThemeChoice;
 
 /// What the panel asked for, done after it is drawn.
 enum Action {
@@ -129,10 +131,12 @@ pub fn share_ui(
     cam: Res<GeoCamera>,
     hud: Res<HudSettings>,
     server: Option<Res<crate::viewer::DataServer>>,
+    look: (Res<LookSettings>, Res<ThemeChoice>),
     #[cfg_attr(not(feature = "viewer"), allow(unused_mut))] mut saved: Local<Option<String>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
-    let Some(shared) = cam.bookmark().and_then(|b| SharedView::of(&planning, b)).filter(|_| hud.visible) else {
+    let look = SharedLook { theme: look.1.property.clone(), night: look.0.night };
+    let Some(shared) = cam.bookmark().and_then(|b| SharedView::of(&planning, b, look)).filter(|_| hud.visible) else {
         return Ok(());
     };
     egui::Window::new("Share this view").default_open(false).default_pos([10.0, 420.0]).show(ctx, |ui| {

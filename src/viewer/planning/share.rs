@@ -1,6 +1,6 @@
-//! Sharing a comparison: the camera, scenario, variants, compare mode and the sun's time as a
-//! browser link (the page's query) and, on the desktop, as a viewer file (`citytwin --config
-//! FILE`); both open the same view.
+//! Sharing a comparison: the camera, scenario, variants, compare mode, the sun's time and the look
+//! (thematic colouring, night) as a browser link (the page's query) and, on the desktop, as a
+//! viewer file (`citytwin --config FILE`); both open the same view.
 
 use super::{CompareMode, Planning};
 use crate::viewer::camera::Bookmark;
@@ -18,11 +18,21 @@ pub struct SharedView {
     /// `YYYY-MM-DDTHH:MM`, the site's standard time.
     pub sun: String,
     pub shadows: bool,
+    /// The property the city is coloured by.
+    pub theme: Option<String>,
+    pub night: bool,
+}
+
+/// How the city looks, beside the comparison.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SharedLook {
+    pub theme: Option<String>,
+    pub night: bool,
 }
 
 impl SharedView {
-    /// The open comparison seen from `camera`; `None` when no study is open.
-    pub fn of(planning: &Planning, camera: Bookmark) -> Option<Self> {
+    /// The open comparison seen from `camera`, looking as `look`; `None` when no study is open.
+    pub fn of(planning: &Planning, camera: Bookmark, look: SharedLook) -> Option<Self> {
         let study = planning.study.as_ref()?;
         let id = |v: Option<usize>| v.map_or("none".to_owned(), |i| study.variants[i].id.clone());
         let compare = match planning.mode {
@@ -46,6 +56,8 @@ impl SharedView {
                 minutes % 60
             ),
             shadows: planning.clock.shadows,
+            theme: look.theme,
+            night: look.night,
         })
     }
 
@@ -60,6 +72,12 @@ impl SharedView {
             .append_pair("sun", &self.sun);
         if !self.shadows {
             q.append_pair("shadows", "0");
+        }
+        if let Some(theme) = &self.theme {
+            q.append_pair("theme", theme);
+        }
+        if self.night {
+            q.append_pair("night", "1");
         }
         q.finish()
     }
@@ -76,6 +94,9 @@ impl SharedView {
             compare: &'a str,
             sun: &'a str,
             no_shadows: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            theme: Option<&'a str>,
+            night: bool,
         }
         let file = ViewFile {
             camera: self.camera.to_string(),
@@ -85,6 +106,8 @@ impl SharedView {
             compare: &self.compare,
             sun: &self.sun,
             no_shadows: !self.shadows,
+            theme: self.theme.as_deref(),
+            night: self.night,
         };
         toml::to_string(&file).expect("strings and a bool always serialise")
     }
@@ -104,7 +127,7 @@ mod tests {
         planning.clock.minutes = 15 * 60 + 5;
         planning.clock.shadows = false;
         let camera = Bookmark { lon_deg: 114.06, lat_deg: 22.54, height_m: 640.0, heading_deg: 0.0, pitch_deg: -62.0 };
-        SharedView::of(&planning, camera).unwrap()
+        SharedView::of(&planning, camera, SharedLook { theme: Some("height".into()), night: true }).unwrap()
     }
 
     #[test]
@@ -117,10 +140,12 @@ mod tests {
             url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
         assert_eq!(pairs["scenario"], "demo-site");
         assert_eq!(pairs["shadows"], "0");
+        assert_eq!((pairs["theme"].as_str(), pairs["night"].as_str()), ("height", "1"));
         assert_eq!(Bookmark::parse(&pairs["camera"]).unwrap(), s.camera);
         assert_eq!(CompareMode::parse(&pairs["compare"]).unwrap(), CompareMode::Swipe { divider: 0.25 });
         assert_eq!(super::super::parse_sun_time(&pairs["sun"]).unwrap().1, 15 * 60 + 5);
-        assert!(SharedView::of(&Planning::default(), s.camera).is_none(), "nothing to share without a study");
+        let nothing = SharedView::of(&Planning::default(), s.camera, SharedLook::default());
+        assert!(nothing.is_none(), "nothing to share without a study");
     }
 
     #[test]
@@ -131,6 +156,7 @@ mod tests {
         assert_eq!((args.variant.as_deref(), args.other.as_deref()), (Some("park"), Some("none")));
         assert_eq!((args.compare.as_deref(), args.sun.as_deref()), (Some("swipe:0.250"), Some("2026-03-20T15:05")));
         assert!(args.no_shadows);
+        assert_eq!((args.theme.as_deref(), args.night), (Some("height"), true));
         assert_eq!(Bookmark::parse(args.camera.as_deref().unwrap()).unwrap(), s.camera);
     }
 }
