@@ -5,7 +5,7 @@ use glam::{DMat4, DVec3};
 use super::{Cartographic, WGS84};
 
 /// An east-north-up frame (x east, y north, z up, metres): converts between geodetic and local.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LocalFrame {
     pub origin: Cartographic,
     pub ecef_from_enu: DMat4,

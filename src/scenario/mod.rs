@@ -16,7 +16,7 @@ use massing::{MAX_FOOTPRINT_VERTICES, MassingError, massing_prisms};
 use solid::Prism;
 
 /// A planning site: its outline in metres in an east-north-up frame at its centre.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Site {
     pub frame: LocalFrame,
     /// Counter-clockwise, not closed.

@@ -73,24 +73,33 @@ pub struct FeatureStyle {
 }
 
 impl FeatureStyle {
+    /// The flags set on features of `part`'s tile one by one: the user's overrides and the highlight.
+    fn flags_in<'a>(&'a self, part: &'a TilePart) -> impl Iterator<Item = (u32, u8)> + 'a {
+        let of_part = |f: &FeatureRef| f.tileset == part.tileset && f.key == part.key;
+        let highlighted = self.highlighted.filter(of_part).map(|f| (f.id, FeatureState::HIGHLIGHTED));
+        self.overrides.iter().filter(move |(f, _)| of_part(f)).map(|(f, flags)| (f.id, *flags)).chain(highlighted)
+    }
+
     /// The features of `part` that are hidden: by the user, or standing on a cleared site. (Picking
     /// passes through them, as the eye does.)
     pub fn hidden_in(&self, part: &TilePart, geo: &GeoTransform) -> BTreeSet<u32> {
-        let mut hidden: BTreeSet<u32> = self
-            .overrides
-            .iter()
-            .filter(|(f, flags)| f.tileset == part.tileset && f.key == part.key && flags & FeatureState::HIDDEN != 0)
-            .map(|(f, _)| f.id)
-            .collect();
-        let Some(pick) = part.pick.as_ref() else { return hidden };
-        let Some(ids) = pick.feature_ids.as_deref() else { return hidden };
+        let mut hidden: BTreeSet<u32> =
+            self.flags_in(part).filter(|(_, flags)| flags & FeatureState::HIDDEN != 0).map(|(id, _)| id).collect();
         for site in &self.cleared_sites {
-            let site_from_part = site.frame.enu_from_ecef * geo.0;
-            let bounds = feature_bounds(&pick.positions, ids, |p| site_from_part.transform_point3(p));
+            let bounds = site_bounds(site, part, geo);
             hidden.extend(bounds.into_iter().filter(|(_, b)| site.holds(*b)).map(|(id, _)| id));
         }
         hidden
     }
+}
+
+/// Each feature's bounds in `site`'s frame, over the vertices of `part` (none without geometry).
+fn site_bounds(site: &Site, part: &TilePart, geo: &GeoTransform) -> BTreeMap<u32, (DVec3, DVec3)> {
+    let Some((pick, ids)) = part.pick.as_ref().and_then(|p| Some((p, p.feature_ids.as_deref()?))) else {
+        return BTreeMap::new();
+    };
+    let site_from_part = site.frame.enu_from_ecef * geo.0;
+    feature_bounds(&pick.positions, ids, |p| site_from_part.transform_point3(p))
 }
 
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
@@ -144,10 +153,9 @@ pub fn style_tables<'a>(
 ) -> HashMap<AssetId<Image>, StateTable> {
     // Per table: each cleared site's view of each feature's bounds, over all the tile's parts.
     type Bounds = BTreeMap<u32, (DVec3, DVec3)>;
-    type Gathered = Option<(StateTable, Vec<Bounds>, Vec<(u32, u8)>)>;
-    let mut gathered: HashMap<AssetId<Image>, Gathered> = HashMap::new();
+    let mut gathered: HashMap<AssetId<Image>, Option<(StateTable, Vec<Bounds>)>> = HashMap::new();
     for (part, geo, table) in parts {
-        let Some(entry) = gathered
+        let Some((_, per_site)) = gathered
             .entry(table.image.id())
             .or_insert_with(|| {
                 let mut t = StateTable::new(table.features)?;
@@ -156,23 +164,17 @@ pub fn style_tables<'a>(
                         t.set(id as u32, FeatureState::coloured(theme.colour(v)));
                     }
                 }
-                Some((t, vec![Bounds::new(); style.cleared_sites.len()], Vec::new()))
+                for (id, flags) in style.flags_in(part) {
+                    t.set(id, t.get(id).with(flags));
+                }
+                Some((t, vec![Bounds::new(); style.cleared_sites.len()]))
             })
             .as_mut()
         else {
             continue;
         };
-        let (_, per_site, flagged) = entry;
-        if flagged.is_empty() {
-            let of_part = |f: &FeatureRef| f.tileset == part.tileset && f.key == part.key;
-            flagged.extend(style.overrides.iter().filter(|(f, _)| of_part(f)).map(|(f, flags)| (f.id, *flags)));
-            flagged.extend(style.highlighted.filter(of_part).map(|f| (f.id, FeatureState::HIGHLIGHTED)));
-        }
-        let Some(pick) = part.pick.as_ref() else { continue };
-        let Some(ids) = pick.feature_ids.as_deref() else { continue };
         for (site, all) in style.cleared_sites.iter().zip(per_site.iter_mut()) {
-            let site_from_part = site.frame.enu_from_ecef * geo.0;
-            for (id, (lo, hi)) in feature_bounds(&pick.positions, ids, |p| site_from_part.transform_point3(p)) {
+            for (id, (lo, hi)) in site_bounds(site, part, geo) {
                 all.entry(id).and_modify(|(a, b)| (*a, *b) = (a.min(lo), b.max(hi))).or_insert((lo, hi));
             }
         }
@@ -180,16 +182,13 @@ pub fn style_tables<'a>(
     gathered
         .into_iter()
         .filter_map(|(image, gathered)| {
-            let (mut table, per_site, flagged) = gathered?;
+            let (mut table, per_site) = gathered?;
             for (site, bounds) in style.cleared_sites.iter().zip(&per_site) {
                 for (id, b) in bounds {
                     if site.holds(*b) {
                         table.set(*id, table.get(*id).with(FeatureState::HIDDEN));
                     }
                 }
-            }
-            for (id, flags) in flagged {
-                table.set(id, table.get(id).with(flags));
             }
             Some((image, table))
         })

@@ -129,8 +129,8 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
 }
 
 fn setup_scene(mut commands: Commands) {
+    // The light and the ambient light by day and by night: `planning::follow_clock`.
     commands.spawn(planning::sun_light(Transform::default().looking_to(Vec3::new(-0.5, -0.8, -0.35), Vec3::Y)));
-    commands.insert_resource(GlobalAmbientLight { color: Color::srgb(0.85, 0.9, 1.0), brightness: 250.0, ..default() });
 }
 
 /// How much of a tileset to frame: all of a model or a block, the centre of a city.

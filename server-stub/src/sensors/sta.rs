@@ -6,9 +6,9 @@
 //!
 //! Every request's work is bounded: the request by `citytwin_sensorthings` (`$filter` by its
 //! parser's limits, `$orderby` keys, one level of `$expand`, `$top`, `$skip`), pages with expanded
-//! Observations to [`EXPAND_TOP`] entities, SQL to the store's time budget. In-memory filtering runs off the async workers. Every touch of restricted
-//! data is audited, allowed or denied, and for the public role a restricted id answers exactly as
-//! a missing one does.
+//! Observations to [`EXPAND_TOP`] entities, SQL to the store's time budget. In-memory filtering
+//! runs off the async workers. Every touch of restricted data is audited, allowed or denied, and
+//! for the public role a restricted id answers exactly as a missing one does.
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};

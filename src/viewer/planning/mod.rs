@@ -209,9 +209,7 @@ fn clear_site(planning: Res<Planning>, mut style: ResMut<FeatureStyle>) {
     let compared = planning.mode != CompareMode::Toggle && planning.other.is_some();
     let cleared = planning.study.as_ref().filter(|_| planning.shown.is_some() || compared);
     let sites: Vec<_> = cleared.map(|s| s.site.clone()).into_iter().collect();
-    if style.cleared_sites.len() != sites.len()
-        || style.cleared_sites.iter().zip(&sites).any(|(a, b)| a.outline_m != b.outline_m)
-    {
+    if style.cleared_sites != sites {
         style.cleared_sites = sites;
     }
 }

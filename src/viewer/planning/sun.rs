@@ -88,7 +88,8 @@ pub fn follow_clock(
                 let ecef = study.site.frame.ecef_from_enu.transform_vector3(enu);
                 let towards_light = origin.vector(ecef).normalize_or(Vec3::Y);
                 *transform = Transform::default().looking_to(-towards_light, Vec3::Y);
-                (sun_up && !look.night, clock.shadows && sun_up && !look.night)
+                let day = sun_up && !look.night;
+                (day, clock.shadows && day)
             }
         };
         light.illuminance = if day { DAYLIGHT_LUX } else { MOONLIGHT_LUX };
