@@ -1,25 +1,60 @@
 //! The viewer's systems in a headless app (MinimalPlugins, no window, no GPU): TilesPlugin
-//! streams a real b3dm sample from disk, builds meshes and shows the selection.
+//! streams a real b3dm sample from disk, builds meshes and shows the selection; layers come and
+//! go; views select for themselves; settings change live.
 
 mod common;
 
 use bevy::prelude::*;
-use citytwin::viewer::{Fetcher, GeoCamera, TileMaterial, TilePart, TilesPlugin, TilesSettings, Tilesets};
+use citytwin::viewer::{
+    Fetcher, GeoCamera, Layer, TileLayer, TileMaterial, TilePart, TilesPlugin, TilesSettings, TilesTotals,
+};
 
 fn app(url: String) -> App {
     app_with_budget(url, 256 << 20)
 }
 
 fn app_with_budget(url: String, cache_bytes: usize) -> App {
+    let mut app = empty_app(cache_bytes);
+    add_layer(&mut app, url);
+    app
+}
+
+/// A headless app streaming no layer yet, with one cache budget for all.
+fn empty_app(cache_bytes: usize) -> App {
     let mut app = App::new();
     app.add_plugins((MinimalPlugins, AssetPlugin::default(), bevy::mesh::MeshPlugin))
         .init_asset::<TileMaterial>()
         .init_asset::<Image>()
-        .insert_resource(TilesSettings { urls: vec![url], max_sse: 16.0, cache_bytes, max_requests: 8 })
+        .insert_resource(TilesSettings { cache_bytes, max_requests: 8, ..Default::default() })
         .insert_resource(Fetcher::new(citytwin::platform::Runtime::new().unwrap()))
         .insert_resource(GeoCamera::looking_at(glam::DVec3::new(6_378_137.0, 0.0, 0.0), 100.0))
         .add_plugins(TilesPlugin);
     app
+}
+
+fn add_layer(app: &mut App, url: String) -> Entity {
+    let settings = app.world().resource::<TilesSettings>().clone();
+    let layer = Layer { id: url.clone(), name: url.clone() };
+    app.world_mut().spawn((layer, TileLayer::new(url, &settings))).id()
+}
+
+/// The first layer (the only one, in most tests).
+fn first(app: &mut App) -> &TileLayer {
+    let mut q = app.world_mut().query::<(Entity, &TileLayer)>();
+    let (_, t) = q.iter(app.world()).min_by_key(|(e, _)| *e).expect("a layer");
+    t
+}
+
+fn settled(app: &mut App) -> bool {
+    let mut q = app.world_mut().query::<&TileLayer>();
+    let layers: Vec<&TileLayer> = q.iter(app.world()).collect();
+    !layers.is_empty() && layers.iter().all(|t| t.idle_frames >= 5)
+}
+
+fn totals(app: &mut App) -> TilesTotals {
+    let budget = app.world().resource::<TilesSettings>().cache_bytes;
+    let mut q = app.world_mut().query::<&TileLayer>();
+    TilesTotals::of(q.iter(app.world()), budget)
 }
 
 fn run_until(app: &mut App, mut done: impl FnMut(&mut App) -> bool) {
@@ -39,17 +74,16 @@ fn tiles_plugin_streams_builds_and_shows_a_b3dm_sample() {
     let path = data.join("3dtiles/3d-tiles-samples/1.0/TilesetWithDiscreteLOD/tileset.without_dragon_high.json");
     let mut app = app(common::file_url(&path));
     // Once the root is known, look at it from close by.
-    run_until(&mut app, |app| app.world().resource::<Tilesets>().0[0].tileset.root().is_some());
+    run_until(&mut app, |app| first(app).tileset.root().is_some());
     let (center, radius) = {
-        let sets = app.world().resource::<Tilesets>();
-        let t = &sets.0[0].tileset;
+        let t = &first(&mut app).tileset;
         let info = t.tile(t.root().unwrap()).unwrap();
         (info.bounds.center(), info.bounds.radius())
     };
     app.insert_resource(GeoCamera::looking_at(center, radius * 0.3));
-    run_until(&mut app, |app| app.world().resource::<Tilesets>().settled(5));
+    run_until(&mut app, settled);
     let (shown, urls) = {
-        let t = &app.world().resource::<Tilesets>().0[0];
+        let t = first(&mut app);
         assert!(t.errors.is_empty(), "{:?}", t.errors);
         assert!(!t.shown.is_empty(), "something is shown");
         let urls: Vec<String> =
@@ -200,6 +234,16 @@ fn holes(
         .collect()
 }
 
+/// A procedural city of `buildings` tiled into `dir`; its tileset's URL.
+fn city(dir: &std::path::Path, buildings: usize, seed: u64) -> String {
+    use citytwin::tiler::procedural::{ProceduralOptions, generate};
+    use citytwin::tiler::{TileOptions, write_city};
+    let city = generate(&ProceduralOptions::new(buildings, seed));
+    let options = TileOptions { max_buildings_per_tile: 60, max_buildings_per_lod_tile: 120, ..Default::default() };
+    write_city(&city, dir, &options).unwrap();
+    common::file_url(&dir.join("tileset.json"))
+}
+
 /// No holes on a flight: over a procedural city, with a cache budget a third of the city's size (it
 /// refines, and evicts as it flies), from an overview down to street level, across, and back up.
 /// Once the first view has converged, every frame's shown tiles cover the converged picture of that
@@ -207,22 +251,17 @@ fn holes(
 /// itself is proven case by case on plain data in `viewer::tiles`.)
 #[test]
 fn flying_with_a_tight_cache_budget_never_shows_a_hole() {
-    use citytwin::tiler::procedural::{ProceduralOptions, generate};
-    use citytwin::tiler::{TileOptions, write_city};
     let dir = tempfile::tempdir().unwrap();
-    let city = generate(&ProceduralOptions::new(3000, 7));
-    let options = TileOptions { max_buildings_per_tile: 60, max_buildings_per_lod_tile: 120, ..Default::default() };
-    write_city(&city, dir.path(), &options).unwrap();
+    let url = city(dir.path(), 3000, 7);
     let city_bytes: u64 = common::files_with(dir.path(), &[".glb"]).iter().map(|p| p.metadata().unwrap().len()).sum();
-    let url = common::file_url(&dir.path().join("tileset.json"));
     let mut app = app_with_budget(url.clone(), (city_bytes / 3) as usize);
     let mut reference = citytwin::tiles::Tileset::new(
         url,
         citytwin::tiles::TilesetOptions { maximum_cached_bytes: usize::MAX / 4, ..Default::default() },
     );
-    run_until(&mut app, |app| app.world().resource::<Tilesets>().0[0].tileset.root().is_some());
+    run_until(&mut app, |app| first(app).tileset.root().is_some());
     let (center, radius) = {
-        let t = &app.world().resource::<Tilesets>().0[0].tileset;
+        let t = &first(&mut app).tileset;
         let info = t.tile(t.root().unwrap()).unwrap();
         (info.bounds.center(), info.bounds.radius())
     };
@@ -232,7 +271,7 @@ fn flying_with_a_tight_cache_budget_never_shows_a_hole() {
     let street = |x: f64, y: f64| GeoCamera::looking_at(center + e * x + n * y + u * 5.0, 60.0);
     let keys = [overview.clone(), street(-0.5 * radius, -0.5 * radius), street(0.5 * radius, 0.3 * radius), overview];
     app.insert_resource(keys[0].clone());
-    run_until(&mut app, |app| app.world().resource::<Tilesets>().settled(5));
+    run_until(&mut app, settled);
     let city_tiles = common::files_with(dir.path(), &[".glb"]).len();
     let (mut frames, mut most_loaded) = (0, 0);
     for leg in keys.windows(2) {
@@ -244,7 +283,7 @@ fn flying_with_a_tight_cache_budget_never_shows_a_hole() {
             app.insert_resource(cam.clone());
             app.update();
             let converged = converge(&mut reference, cam.view_state([1280.0, 720.0]));
-            let t = &app.world().resource::<Tilesets>().0[0];
+            let t = first(&mut app);
             let shown: std::collections::HashSet<String> =
                 t.shown.iter().filter_map(|k| first_url(&t.tileset, *k)).collect();
             let holes = holes(&reference, &converged, &shown);
@@ -253,8 +292,8 @@ fn flying_with_a_tight_cache_budget_never_shows_a_hole() {
             frames += 1;
         }
         // At each key frame, once settled, the stand-ins are gone: what shows is the selection.
-        run_until(&mut app, |app| app.world().resource::<Tilesets>().settled(5));
-        let t = &app.world().resource::<Tilesets>().0[0];
+        run_until(&mut app, settled);
+        let t = first(&mut app);
         let selected: std::collections::HashSet<_> = t.selected().iter().copied().collect();
         assert_eq!(t.shown, selected, "settled at a key frame: exactly the selection, no stand-ins left");
     }
@@ -263,4 +302,148 @@ fn flying_with_a_tight_cache_budget_never_shows_a_hole() {
         most_loaded < city_tiles,
         "the budget forced evictions: at most {most_loaded} of {city_tiles} tiles loaded"
     );
+}
+
+/// A reference tileset over `url` that never evicts, its root's centre and radius.
+fn reference(url: &str, max_sse: f64) -> (citytwin::tiles::Tileset, glam::DVec3, f64) {
+    let options = citytwin::tiles::TilesetOptions {
+        maximum_cached_bytes: usize::MAX / 4,
+        maximum_screen_space_error: max_sse,
+        ..Default::default()
+    };
+    let mut t = citytwin::tiles::Tileset::new(url.to_owned(), options);
+    let far = GeoCamera::looking_at(glam::DVec3::new(6_378_137.0, 0.0, 0.0), 1e7);
+    converge(&mut t, far.view_state([1280.0, 720.0]));
+    let info = t.tile(t.root().expect("a root")).unwrap();
+    let (center, radius) = (info.bounds.center(), info.bounds.radius());
+    (t, center, radius)
+}
+
+/// The content URLs the layer shows.
+fn shown_urls(t: &TileLayer) -> std::collections::HashSet<String> {
+    t.shown.iter().filter_map(|k| first_url(&t.tileset, *k)).collect()
+}
+
+fn parts_of(app: &mut App, layer: Entity) -> usize {
+    let mut q = app.world_mut().query::<&TilePart>();
+    q.iter(app.world()).filter(|p| p.layer == layer).count()
+}
+
+/// Two layers under one budget; removing one frees its entities, meshes and bytes, and the other
+/// streams on. A budget change applies live to both together.
+#[test]
+fn removing_a_layer_frees_its_bytes_and_entities_and_the_budget_is_shared() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (url_a, url_b) = (city(dir_a.path(), 1500, 1), city(dir_b.path(), 1500, 2));
+    let (_, center, radius) = reference(&url_a, 16.0);
+    let mut app = empty_app(512 << 20);
+    app.insert_resource(GeoCamera::looking_at(center, radius * 0.6));
+    let (a, b) = (add_layer(&mut app, url_a), add_layer(&mut app, url_b));
+    run_until(&mut app, settled);
+    let bytes = |app: &App, layer: Entity| app.world().get::<TileLayer>(layer).map_or(0, |t| t.stats.bytes_used);
+    let (bytes_a, bytes_b) = (bytes(&app, a), bytes(&app, b));
+    assert!(parts_of(&mut app, a) > 0 && parts_of(&mut app, b) > 0);
+    assert_eq!(totals(&mut app).bytes_used, bytes_a + bytes_b);
+
+    // One budget for both: smaller than the two together, larger than either. Looking away, the
+    // unused tiles go until the two fit it together (each alone already fitted).
+    let budget = (bytes_a + bytes_b) * 2 / 3;
+    assert!(bytes_a < budget && bytes_b < budget);
+    app.world_mut().resource_mut::<TilesSettings>().cache_bytes = budget;
+    app.insert_resource(GeoCamera::looking_at(-center, radius));
+    run_until(&mut app, settled);
+    let t = totals(&mut app);
+    assert!(t.bytes_used <= budget, "{} bytes held against a shared budget of {budget}", t.bytes_used);
+    assert_eq!(t.bytes_budget, budget);
+
+    // Back over the cities with an ample budget, then remove a.
+    app.world_mut().resource_mut::<TilesSettings>().cache_bytes = 512 << 20;
+    app.insert_resource(GeoCamera::looking_at(center, radius * 0.6));
+    run_until(&mut app, settled);
+    let meshes_before = app.world().resource::<Assets<Mesh>>().len();
+    let parts_a = parts_of(&mut app, a);
+    app.world_mut().entity_mut(a).despawn();
+    for _ in 0..3 {
+        app.update();
+    }
+    assert_eq!(parts_of(&mut app, a), 0, "its entities went with it");
+    assert!(app.world().get::<TileLayer>(a).is_none());
+    let meshes_after = app.world().resource::<Assets<Mesh>>().len();
+    assert!(meshes_after < meshes_before && parts_a > 0, "its meshes are freed: {meshes_before} → {meshes_after}");
+    assert_eq!(totals(&mut app).bytes_used, bytes(&app, b), "only b's bytes are held");
+    assert_eq!(app.world().resource::<Fetcher>().in_flight(), 0);
+    assert!(parts_of(&mut app, b) > 0, "b streams on");
+}
+
+/// Two views (side by side, 640×720 each): the main one at one end of the city, the second with a
+/// camera of its own at the other. One layer in both shows what each view needs and loads each
+/// tile once; a layer in the second view only selects for that view and goes on its render layer.
+#[test]
+fn each_view_selects_for_itself_and_what_they_need_is_loaded_once() {
+    use bevy::camera::Viewport;
+    use bevy::camera::visibility::RenderLayers;
+    use citytwin::viewer::{LayerViews, MainView, OwnCamera, SecondView};
+    let dir = tempfile::tempdir().unwrap();
+    let url = city(dir.path(), 3000, 7);
+    let (mut reference, center, radius) = reference(&url, 16.0);
+    let (e, n, u) = citytwin::geo::enu_axes(center);
+    let street = |x: f64, y: f64| GeoCamera::looking_at(center + e * x + n * y + u * 5.0, 80.0);
+    let (left, right) = (street(-0.5 * radius, -0.4 * radius), street(0.5 * radius, 0.3 * radius));
+    let mut app = app(url);
+    app.insert_resource(left.clone());
+    let half = |c| Camera {
+        viewport: Some(Viewport { physical_size: UVec2::new(640, 720), ..default() }),
+        order: c,
+        ..default()
+    };
+    app.world_mut().spawn((half(0), MainView));
+    app.world_mut().spawn((half(1), SecondView, OwnCamera(right.clone())));
+    run_until(&mut app, settled);
+    let converged = |reference: &mut citytwin::tiles::Tileset, cam: &GeoCamera| -> std::collections::HashSet<String> {
+        let keys = converge(reference, cam.view_state([640.0, 720.0]));
+        keys.iter().filter_map(|k| first_url(reference, *k)).collect()
+    };
+    let (for_left, for_right) = (converged(&mut reference, &left), converged(&mut reference, &right));
+    assert!(!for_left.is_subset(&for_right) && !for_right.is_subset(&for_left), "two different pictures");
+    let shown = shown_urls(first(&mut app));
+    let union: std::collections::HashSet<String> = for_left.union(&for_right).cloned().collect();
+    assert_eq!(shown, union, "the union of what each view needs");
+    let stats = first(&mut app).stats.clone();
+    assert_eq!(
+        stats.requests_total - stats.cancelled_total,
+        stats.tiles_loaded as u64 + 1,
+        "each tile fetched once (and the tileset.json)"
+    );
+
+    // The layer in the second view only.
+    let layer = app.world_mut().query_filtered::<Entity, With<TileLayer>>().single(app.world()).unwrap();
+    app.world_mut().entity_mut(layer).insert(LayerViews { main: false, second: true });
+    run_until(&mut app, settled);
+    assert_eq!(shown_urls(first(&mut app)), for_right);
+    let mut parts = app.world_mut().query_filtered::<(&RenderLayers, &Visibility), With<TilePart>>();
+    let parts: Vec<_> = parts.iter(app.world()).collect();
+    assert!(parts.iter().any(|(_, v)| **v == Visibility::Visible));
+    assert!(parts.iter().all(|(l, _)| **l == RenderLayers::layer(citytwin::viewer::SECOND_VIEW_LAYER)));
+}
+
+/// Raising the maximum screen-space error live coarsens the selection to what the core picks at the
+/// new value.
+#[test]
+fn a_live_sse_change_changes_the_selection() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = city(dir.path(), 3000, 7);
+    let (_, center, radius) = reference(&url, 16.0);
+    let cam = GeoCamera::looking_at(center, radius * 0.5);
+    let mut app = app(url.clone());
+    app.insert_resource(cam.clone());
+    run_until(&mut app, settled);
+    let fine = shown_urls(first(&mut app));
+    app.world_mut().resource_mut::<TilesSettings>().max_sse = 256.0;
+    run_until(&mut app, settled);
+    let coarse = shown_urls(first(&mut app));
+    let (mut at_256, _, _) = reference(&url, 256.0);
+    let keys = converge(&mut at_256, cam.view_state([1280.0, 720.0]));
+    let want: std::collections::HashSet<String> = keys.iter().filter_map(|k| first_url(&at_256, *k)).collect();
+    assert_eq!(coarse, want);
+    assert!(coarse.len() < fine.len(), "{} tiles at 256 px, {} at 16 px", coarse.len(), fine.len());
 }

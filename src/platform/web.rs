@@ -15,9 +15,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use super::SocketEvent;
-use crate::protocol::catalog::Catalog;
+use crate::protocol::catalog::{Catalog, TilesetLayer};
 use crate::tiles::LoadError;
-use crate::viewer::{Bookmark, Fetcher, Live, PlanningStart, Tilesets, ViewerConfig};
+use crate::viewer::{Bookmark, Fetcher, Live, PlanningStart, TilesSettings, Tilesets, ViewerConfig, layers};
 
 /// Anything: the page has one thread.
 pub trait MaybeSend {}
@@ -164,16 +164,26 @@ async fn config() -> anyhow::Result<ViewerConfig> {
     anyhow::ensure!(response.status().is_success(), "{catalog_url}: HTTP {}", response.status());
     let catalog: Catalog = serde_json::from_slice(&response.bytes().await?)
         .with_context(|| format!("{catalog_url} is not a citytwin catalog"))?;
-    let mut urls: Vec<String> =
-        query.params.get_all("tileset").iter().filter_map(|v| v.as_string()).filter(|v| !v.is_empty()).collect();
-    if urls.is_empty() {
-        urls = catalog.tileset_urls(&server);
+    let mut tilesets: Vec<TilesetLayer> = query
+        .params
+        .get_all("tileset")
+        .iter()
+        .filter_map(|v| v.as_string())
+        .filter(|v| !v.is_empty())
+        .map(|url| TilesetLayer { id: url.clone(), name: layers::name_of(&url), url })
+        .collect();
+    if tilesets.is_empty() {
+        tilesets = catalog.tileset_layers(&server);
     }
-    anyhow::ensure!(!urls.is_empty(), "{server} has no tilesets in its catalog");
+    anyhow::ensure!(!tilesets.is_empty(), "{server} has no tilesets in its catalog");
+    let number = |key: &str| query.get(key).map(|v| v.parse::<f64>().map_err(|e| anyhow::anyhow!("?{key}={v}: {e}")));
+    let max_sse = number("sse").transpose()?;
+    let cache_mb = number("cache_mb").transpose()?.map(|mb| mb as usize);
+    let tiles = TilesSettings::from_options(max_sse, cache_mb).map_err(|e| anyhow::anyhow!("?sse / ?cache_mb: {e}"))?;
     let camera = query.get("camera").map(|c| Bookmark::parse(&c)).transpose()?;
     Ok(ViewerConfig {
         window: Window { title: "citytwin".into(), ..default() },
-        urls,
+        tilesets,
         attribution: catalog.attribution,
         scenarios: catalog.scenarios,
         planning: query.get("scenario").map(|scenario| PlanningStart {
@@ -186,8 +196,7 @@ async fn config() -> anyhow::Result<ViewerConfig> {
         }),
         theme: query.get("theme"),
         night: query.get("night").as_deref() == Some("1"),
-        max_sse: 16.0,
-        cache_bytes: 256 << 20,
+        tiles,
         camera,
         hud: query.get("hud").as_deref() != Some("0"),
         data_server: Some(server),
@@ -225,7 +234,7 @@ struct Reported {
 }
 
 /// Progress for the page: frames, tiles, bytes, errors, live readings, and `ready` once tiles show.
-fn report_to_page(sets: Res<Tilesets>, fetcher: Res<Fetcher>, live: Res<Live>, mut last: Local<Reported>) {
+fn report_to_page(sets: Tilesets, fetcher: Res<Fetcher>, live: Res<Live>, mut last: Local<Reported>) {
     last.frames += 1;
     let totals = sets.totals();
     let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) else { return };

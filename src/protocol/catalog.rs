@@ -16,9 +16,9 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// The absolute URLs of the tilesets, for a server at `base` (no trailing slash).
-    pub fn tileset_urls(&self, base: &str) -> Vec<String> {
-        self.tilesets.iter().map(|t| format!("{base}{}", t.url)).collect()
+    /// The tilesets with absolute URLs, for a server at `base` (no trailing slash).
+    pub fn tileset_layers(&self, base: &str) -> Vec<TilesetLayer> {
+        self.tilesets.iter().map(|t| TilesetLayer { url: format!("{base}{}", t.url), ..t.clone() }).collect()
     }
 }
 

@@ -15,6 +15,6 @@ pub mod view;
 pub use error::{LoadError, TilesError, Warning, Warnings};
 pub use runtime::{
     LoadPriorityGroup, Priority, RequestId, RequestKind, TileError, TileInfo, TileKey, TileRequest, TileSelectionState,
-    Tileset, TilesetOptions, TilesetStats, UpAxis, UpdateResult,
+    Tileset, TilesetOptions, TilesetStats, UpAxis, UpdateResult, update_shared,
 };
 pub use view::{Projection, ViewState};

@@ -314,11 +314,17 @@ pub fn controls(
     }
 }
 
-/// Puts the Bevy camera where the geo camera is, and moves the floating origin when it strays.
+/// A view's own globe camera: the view shows this pose instead of following the main camera (the
+/// controls drive the main one; a view without this component is synced to it).
+#[derive(Component, Debug, Clone)]
+pub struct OwnCamera(pub GeoCamera);
+
+/// Puts each view's Bevy camera where its geo camera is (its own, or the main one), and moves the
+/// floating origin when the main camera strays.
 pub fn apply(
     cam: Res<GeoCamera>,
     mut origin: ResMut<FloatingOrigin>,
-    mut q: Query<(&mut Transform, &mut Projection), With<Camera3d>>,
+    mut q: Query<(&mut Transform, &mut Projection, Option<&OwnCamera>), With<Camera3d>>,
 ) {
     if (cam.position_ecef - origin.ecef).length() > REBASE_DISTANCE_M {
         let ground = WGS84
@@ -330,9 +336,10 @@ pub fn apply(
             .unwrap_or(cam.position_ecef);
         *origin = FloatingOrigin::at(ground);
     }
-    let (f, _, u) = cam.basis();
-    let (near, far) = cam.clip_planes();
-    for (mut t, mut p) in &mut q {
+    for (mut t, mut p, own) in &mut q {
+        let cam = own.map_or(&*cam, |o| &o.0);
+        let (f, _, u) = cam.basis();
+        let (near, far) = cam.clip_planes();
         let eye = origin.point(cam.position_ecef);
         *t = Transform::from_translation(eye).looking_to(origin.vector(f), origin.vector(u));
         if let Projection::Perspective(pp) = p.as_mut() {

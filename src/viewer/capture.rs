@@ -60,7 +60,7 @@ fn capture(
     settings: Res<CaptureSettings>,
     mut state: ResMut<CaptureState>,
     waiting: Res<WaitingPipelines>,
-    sets: Res<Tilesets>,
+    sets: Tilesets,
     bench: Option<Res<Bench>>,
     mut commands: Commands,
     mut exit: MessageWriter<AppExit>,
@@ -104,6 +104,8 @@ fn capture(
 pub struct Bench {
     started: Option<Instant>,
     frame_ms: Vec<f32>,
+    /// CPU time of the tile systems, per frame.
+    tiles_ms: Vec<f32>,
     leg: usize,
     arrived: Option<Instant>,
     peak_rss_kb: u64,
@@ -121,14 +123,15 @@ fn bench_flight(
     mut bench: ResMut<Bench>,
     mut cam: ResMut<GeoCamera>,
     time: Res<Time<Real>>,
-    sets: Res<Tilesets>,
+    sets: Tilesets,
     fetcher: Res<Fetcher>,
+    tiles_time: Res<super::tiles::TilesFrameTime>,
     mut exit: MessageWriter<AppExit>,
 ) {
-    if bench.done || sets.0.iter().all(|t| t.tileset.root().is_none()) {
+    if bench.done {
         return;
     }
-    let Some(root) = sets.0.iter().find_map(|t| t.tileset.root().and_then(|r| t.tileset.tile(r))) else { return };
+    let Some(root) = sets.iter().find_map(|t| t.tileset.root().and_then(|r| t.tileset.tile(r))) else { return };
     let center = root.bounds.center();
     let c = crate::geo::WGS84
         .cartographic_from_ecef(center)
@@ -143,6 +146,7 @@ fn bench_flight(
     bench.started.get_or_insert_with(Instant::now);
     let ms = time.delta_secs() * 1000.0;
     bench.frame_ms.push(ms);
+    bench.tiles_ms.push(tiles_time.this_frame.as_secs_f32() * 1000.0);
     bench.peak_rss_kb = bench.peak_rss_kb.max(rss_kb());
     if cam.flight.is_none() {
         if bench.leg < legs.len() {
@@ -150,9 +154,14 @@ fn bench_flight(
             bench.leg += 1;
         } else if sets.settled(3) {
             let arrived = *bench.arrived.get_or_insert_with(Instant::now);
-            let mut f = bench.frame_ms.clone();
-            f.sort_by(f32::total_cmp);
-            let p = |q: f64| f.get(((f.len() - 1) as f64 * q) as usize).copied().unwrap_or(0.0);
+            let sorted = |v: &[f32]| {
+                let mut v = v.to_vec();
+                v.sort_by(f32::total_cmp);
+                v
+            };
+            let (f, tiles) = (sorted(&bench.frame_ms), sorted(&bench.tiles_ms));
+            let at = |v: &[f32], q: f64| v.get(((v.len() - 1) as f64 * q) as usize).copied().unwrap_or(0.0);
+            let p = |q: f64| at(&f, q);
             let loaded = sets.totals().loaded;
             println!(
                 "bench-flight: {} frames, frame time p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
@@ -161,6 +170,12 @@ fn bench_flight(
                 p(0.9),
                 p(0.99),
                 p(1.0)
+            );
+            println!(
+                "bench-flight: tile systems per frame (frame loop, not background tasks) p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                at(&tiles, 0.5),
+                at(&tiles, 0.99),
+                at(&tiles, 1.0)
             );
             println!(
                 "bench-flight: fetched {:.1} MB, {loaded} tiles loaded, converged {:.1} s after start, peak RSS {:.0} MB",

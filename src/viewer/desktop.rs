@@ -11,9 +11,9 @@ use serde::Deserialize;
 use super::PlanningStart;
 use super::camera::Bookmark;
 use super::capture::{CapturePlugin, CaptureSettings};
-use super::{ViewerConfig, embedded};
+use super::{TilesSettings, ViewerConfig, embedded};
 use crate::platform::Runtime;
-use crate::protocol::catalog::{Catalog, Scenario};
+use crate::protocol::catalog::{Catalog, Scenario, TilesetLayer};
 
 /// Viewer options, from the command line and optionally a TOML file with the same keys.
 #[derive(Debug, Clone, Default, clap::Args, Deserialize)]
@@ -25,11 +25,11 @@ pub struct ViewerArgs {
     /// A citytwin data server URL: stream the tilesets of its catalog.
     #[arg(long)]
     pub server: Option<String>,
-    /// Maximum screen-space error in pixels (default 16).
-    #[arg(long)]
+    /// Maximum screen-space error in pixels (default 16; the HUD changes it live).
+    #[arg(long, env = "CITYTWIN_MAX_SSE")]
     pub max_sse: Option<f64>,
-    /// Tile cache budget in MB (default 512).
-    #[arg(long)]
+    /// Tile cache budget in MB, shared by all layers (default 512; the HUD changes it live).
+    #[arg(long, env = "CITYTWIN_CACHE_MB")]
     pub cache_mb: Option<usize>,
     /// Borderless fullscreen on the primary monitor (video walls).
     #[arg(long)]
@@ -87,11 +87,10 @@ pub struct ViewerArgs {
 
 /// Options checked and resolved to sources.
 struct Resolved {
-    urls: Vec<String>,
+    tilesets: Vec<TilesetLayer>,
     attribution: Vec<String>,
     embedded: Option<embedded::Embedded>,
-    max_sse: f64,
-    cache_bytes: usize,
+    tiles: TilesSettings,
     size: (u32, u32),
     camera: Option<Bookmark>,
     data_server: Option<String>,
@@ -128,10 +127,8 @@ fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
 }
 
 fn resolve(args: &ViewerArgs) -> anyhow::Result<Resolved> {
-    let max_sse = args.max_sse.unwrap_or(16.0);
-    anyhow::ensure!(max_sse > 0.0 && max_sse <= 1000.0, "--max-sse must be in (0, 1000]");
-    let cache_mb = args.cache_mb.unwrap_or(512);
-    anyhow::ensure!((16..=1 << 20).contains(&cache_mb), "--cache-mb must be at least 16");
+    let tiles = TilesSettings::from_options(args.max_sse, args.cache_mb)
+        .map_err(|e| anyhow::anyhow!("--max-sse / --cache-mb: {e}"))?;
     let size = match &args.size {
         Some(s) => {
             let (w, h) = s.split_once('x').context("--size is WxH, e.g. 1280x720")?;
@@ -148,10 +145,14 @@ fn resolve(args: &ViewerArgs) -> anyhow::Result<Resolved> {
     if let Some(mode) = &args.compare {
         super::planning::CompareMode::parse(mode).map_err(anyhow::Error::msg)?;
     }
-    let mut urls = args.tilesets.iter().map(|t| crate::cli::fetch::to_url(t)).collect::<anyhow::Result<Vec<_>>>()?;
+    let mut tilesets = Vec::new();
+    for t in &args.tilesets {
+        let url = crate::cli::fetch::to_url(t)?;
+        tilesets.push(TilesetLayer { id: url.clone(), name: super::layers::name_of(&url), url });
+    }
     let mut embedded = None;
     let mut data_server = args.server.as_deref().map(|s| s.trim_end_matches('/').to_owned());
-    if urls.is_empty() && data_server.is_none() {
+    if tilesets.is_empty() && data_server.is_none() {
         let e = embedded::start_demo(&embedded::cache_dir(), None)?;
         data_server = Some(e.server.url());
         embedded = Some(e);
@@ -163,24 +164,14 @@ fn resolve(args: &ViewerArgs) -> anyhow::Result<Resolved> {
                 .and_then(|r| r.error_for_status())
                 .and_then(|r| r.json())
                 .with_context(|| format!("reading the catalog of {base}"))?;
-            urls.extend(catalog.tileset_urls(base));
+            tilesets.extend(catalog.tileset_layers(base));
             catalog
         }
         None => Catalog::default(),
     };
-    anyhow::ensure!(!urls.is_empty(), "no tilesets: the data server's catalog lists none");
+    anyhow::ensure!(!tilesets.is_empty(), "no tilesets: the data server's catalog lists none");
     let (attribution, scenarios) = (catalog.attribution, catalog.scenarios);
-    Ok(Resolved {
-        urls,
-        attribution,
-        embedded,
-        max_sse,
-        cache_bytes: cache_mb << 20,
-        size,
-        camera,
-        data_server,
-        scenarios,
-    })
+    Ok(Resolved { tilesets, attribution, embedded, tiles, size, camera, data_server, scenarios })
 }
 
 /// Keeps the embedded data server alive as long as the app.
@@ -191,7 +182,7 @@ pub struct EmbeddedServer(pub embedded::Embedded);
 pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
     let args = merge(args)?;
     let r = resolve(&args)?;
-    info!("streaming {}", r.urls.join(", "));
+    info!("streaming {}", r.tilesets.iter().map(|t| t.url.as_str()).collect::<Vec<_>>().join(", "));
     let mode = if args.fullscreen {
         WindowMode::BorderlessFullscreen(MonitorSelection::Primary)
     } else {
@@ -201,10 +192,9 @@ pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
         Window { title: "citytwin".into(), resolution: WindowResolution::new(r.size.0, r.size.1), mode, ..default() };
     let config = ViewerConfig {
         window,
-        urls: r.urls,
+        tilesets: r.tilesets,
         attribution: r.attribution,
-        max_sse: r.max_sse,
-        cache_bytes: r.cache_bytes,
+        tiles: r.tiles,
         camera: r.camera,
         hud: !args.no_hud,
         data_server: r.data_server,

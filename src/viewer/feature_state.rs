@@ -55,8 +55,8 @@ pub struct FeatureTable {
 /// One feature of one tile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeatureRef {
-    /// The tileset's index in [`super::Tilesets`].
-    pub tileset: usize,
+    /// The tileset layer.
+    pub layer: Entity,
     pub key: TileKey,
     pub id: u32,
 }
@@ -75,7 +75,7 @@ pub struct FeatureStyle {
 impl FeatureStyle {
     /// The flags set on features of `part`'s tile one by one: the user's overrides and the highlight.
     fn flags_in<'a>(&'a self, part: &'a TilePart) -> impl Iterator<Item = (u32, u8)> + 'a {
-        let of_part = |f: &FeatureRef| f.tileset == part.tileset && f.key == part.key;
+        let of_part = |f: &FeatureRef| f.layer == part.layer && f.key == part.key;
         let highlighted = self.highlighted.filter(of_part).map(|f| (f.id, FeatureState::HIGHLIGHTED));
         self.overrides.iter().filter(move |(f, _)| of_part(f)).map(|(f, flags)| (f.id, *flags)).chain(highlighted)
     }
@@ -198,7 +198,7 @@ pub fn style_tables<'a>(
 /// Rewrites the tables of new tiles, and of every tile when the style changed.
 fn apply_feature_style(
     style: Res<FeatureStyle>,
-    sets: Res<Tilesets>,
+    sets: Tilesets,
     added: Query<&FeatureTable, Added<FeatureTable>>,
     parts: Query<(&TilePart, &GeoTransform, &FeatureTable)>,
     mut images: ResMut<Assets<Image>>,
@@ -222,9 +222,8 @@ fn apply_feature_style(
 
 /// A tile's values of `property`, by feature ID.
 pub fn tile_column(sets: &Tilesets, part: &TilePart, property: &str) -> Vec<Value> {
-    let Some(t) = sets.0.get(part.tileset) else { return Vec::new() };
-    let contents: Vec<_> = t.tileset.contents(part.key).cloned().collect();
-    TileProperties::of(&contents).map(|p| p.column(property)).unwrap_or_default()
+    let Some(t) = sets.get(part.layer) else { return Vec::new() };
+    TileProperties::of(&t.contents(part.key)).map(|p| p.column(property)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -233,11 +232,11 @@ mod tests {
 
     use super::*;
     use crate::geo::{Cartographic, LocalFrame};
-    use crate::viewer::tiles::PickGeometry;
+    use crate::viewer::tiles::{PickGeometry, TilesSettings};
 
     /// Two 10 m boxes as two features (7 and 9) of one part, 40 m apart east-west, in an ENU
     /// frame; each is two triangles of its footprint (enough for bounds).
-    fn part_with_two_buildings() -> (TilePart, GeoTransform, FeatureTable) {
+    fn part_with_two_buildings(layer: Entity) -> (TilePart, GeoTransform, FeatureTable) {
         let square = |x: f32| [[x, 0.0, 0.0], [x + 10.0, 0.0, 0.0], [x + 10.0, 10.0, 20.0], [x, 10.0, 20.0]];
         let positions: Vec<[f32; 3]> = square(0.0).into_iter().chain(square(40.0)).collect();
         let pick = PickGeometry {
@@ -246,14 +245,15 @@ mod tests {
             feature_ids: Some(vec![7, 7, 7, 7, 9, 9, 9, 9]),
         };
         let frame = LocalFrame::new(Cartographic::from_degrees(114.0, 22.5, 0.0));
-        let part = TilePart { tileset: 0, key: TileKey::default(), pick: Some(Arc::new(pick)) };
+        let part = TilePart { layer, key: TileKey::default(), pick: Some(Arc::new(pick)) };
         let table = FeatureTable { image: Handle::default(), features: 10 };
         (part, GeoTransform(frame.ecef_from_enu), table)
     }
 
     #[test]
     fn buildings_on_a_cleared_site_are_hidden_and_the_picked_one_highlighted() {
-        let (part, geo, table) = part_with_two_buildings();
+        let layer = Entity::from_raw_u32(1).unwrap();
+        let (part, geo, table) = part_with_two_buildings(layer);
         // A site 30 m square around the first building (its frame is the building frame's own).
         let c = |x: f64, y: f64| {
             let p = LocalFrame::new(Cartographic::from_degrees(114.0, 22.5, 0.0)).to_geodetic(x, y);
@@ -262,7 +262,7 @@ mod tests {
         let site = Site::new(&[c(-10.0, -10.0), c(20.0, -10.0), c(20.0, 20.0), c(-10.0, 20.0)]).unwrap();
         let style = FeatureStyle {
             cleared_sites: vec![site],
-            highlighted: Some(FeatureRef { tileset: 0, key: TileKey::default(), id: 9 }),
+            highlighted: Some(FeatureRef { layer, key: TileKey::default(), id: 9 }),
             ..default()
         };
         let no_column = |_: &TilePart, _: &str| Vec::new();
@@ -274,12 +274,12 @@ mod tests {
         assert_eq!(style.hidden_in(&part, &geo), BTreeSet::from([7]), "picking agrees");
 
         // The user x-rays feature 9 as well.
-        let xray = FeatureRef { tileset: 0, key: TileKey::default(), id: 9 };
+        let xray = FeatureRef { layer, key: TileKey::default(), id: 9 };
         let style = FeatureStyle { overrides: vec![(xray, FeatureState::XRAY)], ..style };
         let tables = style_tables(&style, [(&part, &geo, &table)], no_column);
         assert_eq!(tables[&table.image.id()].get(9).flags, FeatureState::HIGHLIGHTED | FeatureState::XRAY);
         // Another tile's override is not this tile's.
-        let elsewhere = FeatureRef { tileset: 1, ..xray };
+        let elsewhere = FeatureRef { layer: Entity::from_raw_u32(2).unwrap(), ..xray };
         let style = FeatureStyle { overrides: vec![(elsewhere, FeatureState::HIDDEN)], ..default() };
         assert_eq!(style_tables(&style, [(&part, &geo, &table)], no_column)[&table.image.id()].get(9).flags, 0);
 
@@ -290,7 +290,7 @@ mod tests {
 
     #[test]
     fn a_theme_colours_each_feature_by_its_value() {
-        let (part, geo, table) = part_with_two_buildings();
+        let (part, geo, table) = part_with_two_buildings(Entity::from_raw_u32(1).unwrap());
         let theme = Theme::Ramp { property: "height".into(), min: 10.0, max: 30.0 };
         let style = FeatureStyle { theme: Some(theme.clone()), ..default() };
         let heights = |_: &TilePart, p: &str| {
@@ -311,8 +311,9 @@ mod tests {
     fn a_style_change_rewrites_the_tables_on_the_gpu_side() {
         let mut app = App::new();
         app.add_plugins((MinimalPlugins, AssetPlugin::default())).init_asset::<Image>();
-        app.init_resource::<FeatureStyle>().init_resource::<Tilesets>().add_systems(Update, apply_feature_style);
-        let (part, geo, _) = part_with_two_buildings();
+        app.init_resource::<FeatureStyle>().init_resource::<TilesSettings>().add_systems(Update, apply_feature_style);
+        let layer = app.world_mut().spawn_empty().id();
+        let (part, geo, _) = part_with_two_buildings(layer);
         let table = new_table(10, &mut app.world_mut().resource_mut::<Assets<Image>>()).unwrap();
         let image = table.image.clone();
         app.world_mut().spawn((part, geo, table));
@@ -323,7 +324,7 @@ mod tests {
         };
         assert_eq!(flags(&app), Some((0, 0)));
         app.world_mut().resource_mut::<FeatureStyle>().highlighted =
-            Some(FeatureRef { tileset: 0, key: TileKey::default(), id: 7 });
+            Some(FeatureRef { layer, key: TileKey::default(), id: 7 });
         app.update();
         assert_eq!(flags(&app), Some((FeatureState::HIGHLIGHTED, 0)));
     }

@@ -12,9 +12,9 @@ use futures_util::future::{AbortHandle, abortable};
 use crate::platform::Runtime;
 use crate::tiles::{LoadError, RequestId};
 
-/// A finished fetch for tileset `tileset`.
+/// A finished fetch for the tileset layer `layer`.
 pub struct Done {
-    pub tileset: usize,
+    pub layer: Entity,
     pub id: RequestId,
     pub result: Result<Vec<u8>, LoadError>,
 }
@@ -25,7 +25,7 @@ pub struct Fetcher {
     client: reqwest::Client,
     tx: Sender<Done>,
     rx: Mutex<Receiver<Done>>,
-    tasks: HashMap<(usize, RequestId), AbortHandle>,
+    tasks: HashMap<(Entity, RequestId), AbortHandle>,
     bytes: std::sync::Arc<AtomicU64>,
 }
 
@@ -51,32 +51,42 @@ impl Fetcher {
         self.tasks.len()
     }
 
-    pub fn start(&mut self, tileset: usize, id: RequestId, url: String) {
+    pub fn start(&mut self, layer: Entity, id: RequestId, url: String) {
         let (client, tx, bytes) = (self.client.clone(), self.tx.clone(), self.bytes.clone());
         let (task, handle) = abortable(async move {
             let result = load(&client, &url).await;
             if let Ok(b) = &result {
                 bytes.fetch_add(b.len() as u64, Ordering::Relaxed);
             }
-            let _ = tx.send(Done { tileset, id, result });
+            let _ = tx.send(Done { layer, id, result });
         });
         self.runtime.spawn(async move {
             let _ = task.await;
         });
-        self.tasks.insert((tileset, id), handle);
+        self.tasks.insert((layer, id), handle);
     }
 
-    pub fn cancel(&mut self, tileset: usize, id: RequestId) {
-        if let Some(t) = self.tasks.remove(&(tileset, id)) {
+    pub fn cancel(&mut self, layer: Entity, id: RequestId) {
+        if let Some(t) = self.tasks.remove(&(layer, id)) {
             t.abort();
         }
+    }
+
+    /// Aborts every fetch of a layer (it is going away).
+    pub fn cancel_layer(&mut self, layer: Entity) {
+        self.tasks.retain(|(l, _), task| {
+            if *l == layer {
+                task.abort();
+            }
+            *l != layer
+        });
     }
 
     /// Everything that finished since the last call.
     pub fn drain(&mut self) -> Vec<Done> {
         let done: Vec<Done> = self.rx.lock().map(|rx| rx.try_iter().collect()).unwrap_or_default();
         for d in &done {
-            self.tasks.remove(&(d.tileset, d.id));
+            self.tasks.remove(&(d.layer, d.id));
         }
         done
     }

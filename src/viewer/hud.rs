@@ -1,5 +1,5 @@
 //! The HUD (egui): frame time, tiles loaded/visible/in flight, cache against budget, loading
-//! progress, layer toggles, errors (each shown once) and credits.
+//! progress, errors (each shown once) and credits. (The layers have a panel of their own.)
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
@@ -38,7 +38,7 @@ pub fn frame_times(time: Res<Time<Real>>, mut f: ResMut<FrameTimes>) {
 #[allow(clippy::too_many_arguments)]
 pub fn hud_ui(
     mut contexts: EguiContexts,
-    mut sets: ResMut<Tilesets>,
+    sets: Tilesets,
     fetcher: Res<Fetcher>,
     frames: Res<FrameTimes>,
     cam: Res<GeoCamera>,
@@ -85,14 +85,8 @@ pub fn hud_ui(
         let mut chosen = *look;
         super::look::look_ui(ui, &mut chosen);
         look.set_if_neq(chosen);
-        ui.separator();
-        ui.label("Layers");
-        for t in sets.0.iter_mut() {
-            let name = t.url.rsplit('/').nth(1).unwrap_or(&t.url).to_owned();
-            ui.checkbox(&mut t.visible, name);
-        }
         let errors: Vec<String> =
-            sets.0.iter().flat_map(|t| t.errors.iter().map(|e| format!("{}: {}", e.url, e.message))).collect();
+            sets.iter().flat_map(|t| t.errors.iter().map(|e| format!("{}: {}", e.url, e.message))).collect();
         if !errors.is_empty() {
             ui.separator();
             ui.colored_label(egui::Color32::from_rgb(230, 80, 60), format!("{} errors", errors.len()));

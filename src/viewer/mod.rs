@@ -12,6 +12,7 @@ pub mod embedded;
 pub mod feature_state;
 mod fetch;
 mod hud;
+pub mod layers;
 mod live;
 mod look;
 pub mod mesh;
@@ -27,16 +28,17 @@ use bevy::prelude::*;
 use bevy::transform::TransformSystems;
 use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
 
-pub use camera::{Bookmark, GeoCamera};
+pub use camera::{Bookmark, GeoCamera, OwnCamera};
 #[cfg(feature = "viewer")]
 pub use desktop::{EmbeddedServer, ViewerArgs, run};
 pub use feature_state::{FeatureStatePlugin, FeatureStateSystems, FeatureStyle, TileMaterial};
 pub use fetch::Fetcher;
+pub use layers::{Layer, LayerViews};
 pub use live::{Live, LivePlugin, LiveSettings, LiveStatus};
 pub use look::{DAY_SKY, NIGHT_SKY};
 pub use planning::{Planning, PlanningPlugin, PlanningStart, PlanningSystems, Scenarios};
-pub use tiles::{TilePart, TilesPlugin, TilesSettings, TilesSystems, TilesTotals, Tilesets};
-pub use views::{MainView, SecondView, ViewLayout};
+pub use tiles::{TileLayer, TilePart, TilesPlugin, TilesSettings, TilesSystems, TilesTotals, Tilesets};
+pub use views::{MAIN_VIEW_LAYER, MainView, SECOND_VIEW_LAYER, SecondView, ViewLayout};
 
 use hud::{Attribution, FrameTimes};
 use origin::FloatingOrigin;
@@ -47,11 +49,10 @@ use crate::platform::Runtime;
 /// Everything a viewer needs to start, on any platform.
 pub struct ViewerConfig {
     pub window: Window,
-    /// Tilesets to stream.
-    pub urls: Vec<String>,
+    /// Tileset layers to stream (absolute URLs).
+    pub tilesets: Vec<crate::protocol::catalog::TilesetLayer>,
     pub attribution: Vec<String>,
-    pub max_sse: f64,
-    pub cache_bytes: usize,
+    pub tiles: TilesSettings,
     /// Where to start; `None` frames the first tileset.
     pub camera: Option<Bookmark>,
     pub hud: bool,
@@ -90,12 +91,8 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .insert_resource(FloatingOrigin::at(origin_at))
         .insert_resource(FrameFirstTileset(cam.is_none()))
         .insert_resource(cam.unwrap_or_else(|| GeoCamera::looking_at(origin_at, 1000.0)))
-        .insert_resource(TilesSettings {
-            urls: config.urls,
-            max_sse: config.max_sse,
-            cache_bytes: config.cache_bytes,
-            max_requests: 16,
-        })
+        .insert_resource(config.tiles)
+        .insert_resource(layers::StartLayers(config.tilesets))
         .insert_resource(Fetcher::new(runtime.clone()))
         .insert_resource(LiveSettings { url: config.data_server.as_deref().map(live::socket_url) })
         .insert_resource(runtime)
@@ -106,7 +103,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .insert_resource(Scenarios(config.scenarios))
         .insert_resource(theme::ThemeChoice { property: config.theme, offered: Vec::new() })
         .add_plugins((TilesPlugin, FeatureStatePlugin, LivePlugin, PlanningPlugin, look::LookPlugin))
-        .add_systems(Startup, (views::spawn_views, setup_scene))
+        .add_systems(Startup, (views::spawn_views, setup_scene, layers::open_start_layers))
         .add_systems(Update, views::layout_views)
         .add_systems(
             Update,
@@ -117,7 +114,14 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .add_systems(PostUpdate, origin::sync_transforms.before(TransformSystems::Propagate))
         .add_systems(
             EguiPrimaryContextPass,
-            (hud::hud_ui, picking::feature_ui, theme::theme_ui, planning::planning_ui, planning::share_ui),
+            (
+                hud::hud_ui,
+                layers::layers_ui,
+                picking::feature_ui,
+                theme::theme_ui,
+                planning::planning_ui,
+                planning::share_ui,
+            ),
         );
     if let Some(url) = config.data_server {
         app.insert_resource(DataServer(url));
@@ -140,12 +144,12 @@ fn framing_radius(radius_m: f64) -> f64 {
 
 /// The view framing the first tileset whose root is known.
 fn home_view(sets: &Tilesets) -> Option<GeoCamera> {
-    let root = sets.0.iter().find_map(|t| t.tileset.root().and_then(|k| t.tileset.tile(k)))?;
+    let root = sets.iter().find_map(|t| t.tileset.root().and_then(|k| t.tileset.tile(k)))?;
     Some(GeoCamera::looking_at(root.bounds.center(), framing_radius(root.bounds.radius())))
 }
 
 /// Frames the first tileset once its root is known (unless `--camera` was given).
-fn frame_first_tileset(mut pending: ResMut<FrameFirstTileset>, sets: Res<Tilesets>, mut cam: ResMut<GeoCamera>) {
+fn frame_first_tileset(mut pending: ResMut<FrameFirstTileset>, sets: Tilesets, mut cam: ResMut<GeoCamera>) {
     if pending.0
         && let Some(home) = home_view(&sets)
     {
@@ -155,7 +159,7 @@ fn frame_first_tileset(mut pending: ResMut<FrameFirstTileset>, sets: Res<Tileset
 }
 
 /// `F` flies smoothly back to the view of the first tileset.
-fn fly_home(keys: Res<ButtonInput<KeyCode>>, sets: Res<Tilesets>, mut cam: ResMut<GeoCamera>) {
+fn fly_home(keys: Res<ButtonInput<KeyCode>>, sets: Tilesets, mut cam: ResMut<GeoCamera>) {
     if !keys.just_pressed(KeyCode::KeyF) {
         return;
     }

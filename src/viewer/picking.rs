@@ -68,7 +68,7 @@ pub fn pick(
     windows: Query<&Window, With<PrimaryWindow>>,
     cameras: Query<(&Camera, &GlobalTransform), With<Camera3d>>,
     parts: Query<(&TilePart, &GlobalTransform, &GeoTransform, &Visibility)>,
-    sets: Res<Tilesets>,
+    sets: Tilesets,
     mut picked: ResMut<Picked>,
     mut style: ResMut<FeatureStyle>,
     mut egui: bevy_egui::EguiContexts,
@@ -116,12 +116,12 @@ pub fn pick(
     let g = part.pick.as_ref().expect("checked");
     let ids = g.feature_ids.as_ref().expect("checked");
     let id = ids[vertex as usize];
-    let t = &sets.0[part.tileset];
-    let contents: Vec<_> = t.tileset.contents(part.key).cloned().collect();
+    let Some(t) = sets.get(part.layer) else { return };
+    let contents = t.contents(part.key);
     let feature = Feature { id, properties: properties(&contents, id) };
     info!("picked feature {id} of {}: {:?}", t.url, feature.properties.iter().find(|(k, _)| k == "id" || k == "name"));
     picked.feature = Some(feature);
-    style.highlighted = Some(FeatureRef { tileset: part.tileset, key: part.key, id });
+    style.highlighted = Some(FeatureRef { layer: part.layer, key: part.key, id });
 }
 
 /// The picked feature's panel: its properties, and hiding or x-raying it (until "Show all").

@@ -17,18 +17,13 @@ pub struct ThemeChoice {
 }
 
 /// The properties on offer: those of the first tile that has any.
-pub fn offer_properties(
-    mut choice: ResMut<ThemeChoice>,
-    sets: Res<Tilesets>,
-    added: Query<&TilePart, Added<FeatureTable>>,
-) {
+pub fn offer_properties(mut choice: ResMut<ThemeChoice>, sets: Tilesets, added: Query<&TilePart, Added<FeatureTable>>) {
     if !choice.offered.is_empty() {
         return;
     }
     for part in &added {
-        let Some(t) = sets.0.get(part.tileset) else { continue };
-        let contents: Vec<_> = t.tileset.contents(part.key).cloned().collect();
-        let names = TileProperties::of(&contents).map(|p| p.names()).unwrap_or_default();
+        let Some(t) = sets.get(part.layer) else { continue };
+        let names = TileProperties::of(&t.contents(part.key)).map(|p| p.names()).unwrap_or_default();
         if !names.is_empty() {
             choice.offered = names;
             return;
@@ -39,7 +34,7 @@ pub fn offer_properties(
 /// Fits the theme when the choice changes (over every loaded tile) and widens it as tiles arrive.
 pub fn fit_theme(
     choice: Res<ThemeChoice>,
-    sets: Res<Tilesets>,
+    sets: Tilesets,
     all: Query<&TilePart, With<FeatureTable>>,
     added: Query<&TilePart, Added<FeatureTable>>,
     mut style: ResMut<FeatureStyle>,
@@ -59,7 +54,7 @@ pub fn fit_theme(
     let mut seen = std::collections::HashSet::new();
     let values: Vec<serde_json::Value> = parts
         .into_iter()
-        .filter(|p| seen.insert((p.tileset, p.key)))
+        .filter(|p| seen.insert((p.layer, p.key)))
         .flat_map(|p| tile_column(&sets, p, property))
         .collect();
     if refit {
@@ -121,7 +116,7 @@ mod tests {
         app.add_plugins(MinimalPlugins)
             .init_resource::<ThemeChoice>()
             .init_resource::<FeatureStyle>()
-            .init_resource::<Tilesets>()
+            .init_resource::<crate::viewer::TilesSettings>()
             .add_systems(Update, fit_theme);
         app.world_mut().resource_mut::<FeatureStyle>().theme =
             Some(Theme::Ramp { property: "h".into(), min: 0.0, max: 1.0 });

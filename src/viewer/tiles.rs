@@ -1,32 +1,77 @@
-//! TilesPlugin: runs the core's selection every frame from the camera, fetches off the main
-//! thread, turns content into meshes in background tasks, and shows the selection without holes:
-//! a selected tile that is not on the GPU yet is stood in for by the tiles that covered its place
-//! before (its shown ancestor, or its shown descendants), and an evicted tile stays until nothing
-//! needs it as a stand-in. Then its entities are despawned and its memory freed.
+//! TilesPlugin: streams every tileset layer ([`TileLayer`]) for the views that show it, against one
+//! cache budget for all layers, fetching off the main thread and turning content into meshes in
+//! background tasks. It shows the selection without holes: a selected tile that is not on the GPU
+//! yet is stood in for by the tiles that covered its place before (its shown ancestor, or its
+//! shown descendants), and an evicted tile stays until nothing needs it as a stand-in. Then its
+//! entities are despawned and its memory freed; despawning a layer frees all of it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
+use bevy::camera::visibility::RenderLayers;
+use bevy::ecs::system::SystemParam;
+use bevy::platform::time::Instant;
 use bevy::prelude::*;
 use bevy::render::renderer::RenderDevice;
 use bevy::tasks::{AsyncComputeTaskPool, Task, futures_lite::future};
 use bevy::window::PrimaryWindow;
 
-use super::camera::GeoCamera;
+use super::camera::{GeoCamera, OwnCamera};
 use super::feature_state::{TileMaterial, new_table};
 use super::fetch::Fetcher;
+use super::layers::{Layer, LayerViews};
 use super::mesh::{PartData, parts, to_assets};
 use super::mesh_limits::MAX_TEXTURE_SIDE_PX;
 use super::origin::GeoTransform;
-use crate::tiles::{TileError, TileKey, Tileset, TilesetOptions, TilesetStats};
+use super::views::{MainView, SecondView};
+use crate::tiles::content::TileContent;
+use crate::tiles::{TileError, TileKey, Tileset, TilesetOptions, TilesetStats, ViewState, update_shared};
 
-/// What to stream and how hard.
-#[derive(Resource, Debug, Clone)]
+/// How hard to stream, for every layer at once: the one source of these settings (the flags, the
+/// TOML file, the environment and the page's query fill it; the HUD changes it live).
+#[derive(Resource, Debug, Clone, PartialEq)]
 pub struct TilesSettings {
-    pub urls: Vec<String>,
+    /// Refine while a tile's screen-space error exceeds this many pixels.
     pub max_sse: f64,
+    /// One cache budget shared by all layers.
     pub cache_bytes: usize,
+    /// Requests out at once, per layer.
     pub max_requests: usize,
+}
+
+impl Default for TilesSettings {
+    fn default() -> Self {
+        Self { max_sse: 16.0, cache_bytes: 512 << 20, max_requests: 16 }
+    }
+}
+
+impl TilesSettings {
+    /// The defaults with what was given, checked.
+    pub fn from_options(max_sse: Option<f64>, cache_mb: Option<usize>) -> Result<Self, String> {
+        let d = Self::default();
+        let max_sse = max_sse.unwrap_or(d.max_sse);
+        if !(max_sse > 0.0 && max_sse <= 1000.0) {
+            return Err("the maximum screen-space error must be in (0, 1000]".into());
+        }
+        let cache_mb = cache_mb.unwrap_or(d.cache_bytes >> 20);
+        if !(16..=1 << 20).contains(&cache_mb) {
+            return Err("the cache budget must be at least 16 MB".into());
+        }
+        Ok(Self { max_sse, cache_bytes: cache_mb << 20, ..d })
+    }
+}
+
+/// CPU time the tile systems took this frame (the bench flight reports it).
+#[derive(Resource, Debug, Default)]
+pub struct TilesFrameTime {
+    pub this_frame: Duration,
+}
+
+impl TilesFrameTime {
+    fn add(&mut self, since: Instant) {
+        self.this_frame += since.elapsed();
+    }
 }
 
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
@@ -53,21 +98,30 @@ impl PickGeometry {
     }
 }
 
-/// A drawn part of a tile.
+/// A drawn part of a tile of the layer `layer` (despawned with it).
 #[derive(Component)]
+#[relationship(relationship_target = LayerParts)]
 pub struct TilePart {
-    pub tileset: usize,
+    #[relationship]
+    pub layer: Entity,
     pub key: TileKey,
     pub pick: Option<Arc<PickGeometry>>,
 }
+
+/// The parts a layer has drawn.
+#[derive(Component, Default)]
+#[relationship_target(relationship = TilePart, linked_spawn)]
+pub struct LayerParts(Vec<Entity>);
 
 enum Built {
     Building(Task<Result<Vec<PartData>, String>>),
     Ready(Vec<Entity>),
 }
 
-/// One streaming tileset with its entities.
-pub struct LoadedTileset {
+/// A tileset layer: the core's streaming tileset and what of it is built and shown.
+#[derive(Component)]
+#[require(Layer, LayerViews)]
+pub struct TileLayer {
     pub url: String,
     pub tileset: Tileset,
     built: HashMap<TileKey, Built>,
@@ -78,17 +132,43 @@ pub struct LoadedTileset {
     /// What the GPU shows: every tile in it is built.
     pub shown: HashSet<TileKey>,
     wanted: Vec<TileKey>,
-    pub visible: bool,
     pub stats: TilesetStats,
     pub errors: Vec<TileError>,
     /// Frames since anything was requested, loading or being built.
     pub idle_frames: u32,
 }
 
-#[derive(Resource, Default)]
-pub struct Tilesets(pub Vec<LoadedTileset>);
+impl TileLayer {
+    /// A layer streaming the tileset at `url`, spawned with a [`Layer`] (its id and name).
+    pub fn new(url: impl Into<String>, settings: &TilesSettings) -> Self {
+        let url = url.into();
+        let options = TilesetOptions {
+            maximum_screen_space_error: settings.max_sse,
+            maximum_cached_bytes: settings.cache_bytes,
+            maximum_simultaneous_requests: settings.max_requests,
+            ..Default::default()
+        };
+        Self {
+            tileset: Tileset::new(url.clone(), options),
+            url,
+            built: HashMap::new(),
+            lineage: HashMap::new(),
+            evicted: HashSet::new(),
+            shown: HashSet::new(),
+            wanted: Vec::new(),
+            stats: TilesetStats::default(),
+            errors: Vec::new(),
+            idle_frames: 0,
+        }
+    }
 
-/// Counts summed over every tileset (the HUD, the web page's progress, the bench flight).
+    /// A tile's decoded contents.
+    pub fn contents(&self, key: TileKey) -> Vec<Arc<TileContent>> {
+        self.tileset.contents(key).cloned().collect()
+    }
+}
+
+/// Counts summed over every layer (the HUD, the web page's progress, the bench flight).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct TilesTotals {
     /// Tiles on screen.
@@ -101,22 +181,44 @@ pub struct TilesTotals {
     pub bytes_budget: usize,
 }
 
-impl Tilesets {
+/// The tileset layers, read-only, with the settings they stream by.
+#[derive(SystemParam)]
+pub struct Tilesets<'w, 's> {
+    layers: Query<'w, 's, (Entity, &'static TileLayer)>,
+    settings: Res<'w, TilesSettings>,
+}
+
+impl Tilesets<'_, '_> {
     pub fn totals(&self) -> TilesTotals {
-        self.0.iter().fold(TilesTotals::default(), |s, t| TilesTotals {
+        TilesTotals::of(self.layers.iter().map(|(_, t)| t), self.settings.cache_bytes)
+    }
+
+    /// True when every layer has settled: nothing requested, loading or building.
+    pub fn settled(&self, frames: u32) -> bool {
+        !self.layers.is_empty() && self.layers.iter().all(|(_, t)| t.idle_frames >= frames)
+    }
+
+    pub fn get(&self, layer: Entity) -> Option<&TileLayer> {
+        self.layers.get(layer).ok().map(|(_, t)| t)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &TileLayer> {
+        self.layers.iter().map(|(_, t)| t)
+    }
+}
+
+impl TilesTotals {
+    /// The totals of `layers` against their one budget.
+    pub fn of<'a>(layers: impl Iterator<Item = &'a TileLayer>, budget_bytes: usize) -> Self {
+        layers.fold(Self { bytes_budget: budget_bytes, ..default() }, |s, t| Self {
             shown: s.shown + t.shown.len(),
             loaded: s.loaded + t.stats.tiles_loaded,
             in_flight: s.in_flight + t.stats.requests_in_flight,
             queued: s.queued + t.stats.requests_queued,
             errors: s.errors + t.errors.len(),
             bytes_used: s.bytes_used + t.stats.bytes_used,
-            bytes_budget: s.bytes_budget + t.stats.bytes_budget,
+            bytes_budget: s.bytes_budget,
         })
-    }
-
-    /// True when every tileset has settled: nothing requested, loading or building.
-    pub fn settled(&self, frames: u32) -> bool {
-        !self.0.is_empty() && self.0.iter().all(|t| t.idle_frames >= frames)
     }
 }
 
@@ -124,12 +226,13 @@ pub struct TilesPlugin;
 
 impl Plugin for TilesPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<Tilesets>()
+        app.init_resource::<TilesSettings>()
+            .init_resource::<TilesFrameTime>()
             .configure_sets(
                 Update,
                 (TilesSystems::Receive, TilesSystems::Select, TilesSystems::Build, TilesSystems::Show).chain(),
             )
-            .add_systems(Startup, open_tilesets)
+            .add_observer(cancel_fetches)
             .add_systems(Update, receive.in_set(TilesSystems::Receive))
             .add_systems(Update, select.in_set(TilesSystems::Select))
             .add_systems(Update, build.in_set(TilesSystems::Build))
@@ -137,105 +240,153 @@ impl Plugin for TilesPlugin {
     }
 }
 
-fn open_tilesets(settings: Res<TilesSettings>, mut sets: ResMut<Tilesets>) {
-    let options = TilesetOptions {
-        maximum_screen_space_error: settings.max_sse,
-        maximum_cached_bytes: settings.cache_bytes,
-        maximum_simultaneous_requests: settings.max_requests,
-        ..Default::default()
-    };
-    sets.0 = settings
-        .urls
-        .iter()
-        .map(|url| LoadedTileset {
-            url: url.clone(),
-            tileset: Tileset::new(url.clone(), options.clone()),
-            built: HashMap::new(),
-            lineage: HashMap::new(),
-            evicted: HashSet::new(),
-            shown: HashSet::new(),
-            wanted: Vec::new(),
-            visible: true,
-            stats: TilesetStats::default(),
-            errors: Vec::new(),
-            idle_frames: 0,
-        })
-        .collect();
+/// A layer going away takes its fetches with it.
+fn cancel_fetches(removed: On<Remove, TileLayer>, mut fetcher: ResMut<Fetcher>) {
+    fetcher.cancel_layer(removed.entity);
 }
 
-fn receive(mut fetcher: ResMut<Fetcher>, mut sets: ResMut<Tilesets>) {
+fn receive(mut fetcher: ResMut<Fetcher>, mut layers: Query<&mut TileLayer>, mut time: ResMut<TilesFrameTime>) {
+    let start = Instant::now();
     for done in fetcher.drain() {
-        if let Some(t) = sets.0.get_mut(done.tileset) {
+        if let Ok(mut t) = layers.get_mut(done.layer) {
             t.tileset.on_loaded(done.id, done.result);
+        }
+    }
+    time.this_frame = start.elapsed();
+}
+
+/// The 3D views' cameras, and which is the main one.
+type ViewCameras<'w, 's> =
+    Query<'w, 's, (&'static Camera, Has<MainView>, Option<&'static OwnCamera>), Or<(With<MainView>, With<SecondView>)>>;
+
+/// Where the views look from: the main camera, the window, the views' cameras.
+#[derive(SystemParam)]
+struct ViewSources<'w, 's> {
+    cam: Res<'w, GeoCamera>,
+    windows: Query<'w, 's, &'static Window, With<PrimaryWindow>>,
+    views: ViewCameras<'w, 's>,
+}
+
+impl ViewSources<'_, '_> {
+    /// The views' states this frame: the main view's and, when on, the second view's, each from its
+    /// own camera or the main one. A swipe's two halves are parts of one whole picture, so each
+    /// selects for the whole. A headless app with no view selects for one window-sized view.
+    fn states(&self) -> (Option<ViewState>, Option<ViewState>) {
+        let window_px =
+            self.windows.single().map_or([1280.0, 720.0], |w| [w.physical_width() as f64, w.physical_height() as f64]);
+        let viewport = |c: &Camera| match (&c.sub_camera_view, &c.viewport) {
+            (Some(sub), _) => [sub.full_size.x as f64, sub.full_size.y as f64],
+            (None, Some(v)) => [v.physical_size.x as f64, v.physical_size.y as f64],
+            (None, None) => window_px,
+        };
+        let state = |c: &Camera, own: Option<&OwnCamera>| {
+            let [w, h] = viewport(c);
+            own.map_or(&*self.cam, |o| &o.0).view_state([w.max(1.0), h.max(1.0)])
+        };
+        let active = |want_main: bool| {
+            self.views.iter().find(|(c, main, _)| *main == want_main && c.is_active).map(|(c, _, own)| state(c, own))
+        };
+        match (active(true), active(false), self.views.is_empty()) {
+            (None, None, true) => (Some(self.cam.view_state(window_px)), None),
+            (main, second, _) => (main, second),
         }
     }
 }
 
 fn select(
-    cam: Res<GeoCamera>,
-    windows: Query<&Window, With<PrimaryWindow>>,
+    views: ViewSources,
+    settings: Res<TilesSettings>,
     mut fetcher: ResMut<Fetcher>,
-    mut sets: ResMut<Tilesets>,
+    mut layers: Query<(Entity, &mut TileLayer, &LayerViews)>,
     mut commands: Commands,
+    mut time: ResMut<TilesFrameTime>,
 ) {
-    let viewport = windows
-        .single()
-        .map_or([1280.0, 720.0], |w| [w.physical_width().max(1) as f64, w.physical_height().max(1) as f64]);
-    let view = cam.view_state(viewport);
-    for (i, t) in sets.0.iter_mut().enumerate() {
-        let result = t.tileset.update(&[view]);
+    let start = Instant::now();
+    let (main, second) = views.states();
+    let mut layers: Vec<_> = layers.iter_mut().collect();
+    // Each layer selects for the views that show it; all share one budget.
+    let seen_by: Vec<Vec<ViewState>> = layers
+        .iter()
+        .map(|(_, _, v)| [main.filter(|_| v.main), second.filter(|_| v.second)].into_iter().flatten().collect())
+        .collect();
+    let mut sets: Vec<(&mut Tileset, &[ViewState])> = layers
+        .iter_mut()
+        .zip(&seen_by)
+        .map(|((_, t, _), views)| {
+            let options = t.tileset.options_mut();
+            options.maximum_screen_space_error = settings.max_sse;
+            options.maximum_simultaneous_requests = settings.max_requests;
+            (&mut t.tileset, views.as_slice())
+        })
+        .collect();
+    let results = update_shared(&mut sets, settings.cache_bytes);
+    for ((layer, t, _), result) in layers.iter_mut().zip(results) {
+        t.apply(*layer, result, &mut fetcher, &mut commands);
+    }
+    time.add(start);
+}
+
+impl TileLayer {
+    /// Takes the core's decisions of this frame: fetches, cancels, frees, and starts building
+    /// what is newly selected.
+    fn apply(
+        &mut self,
+        layer: Entity,
+        result: crate::tiles::UpdateResult,
+        fetcher: &mut Fetcher,
+        commands: &mut Commands,
+    ) {
         for r in result.requests {
-            fetcher.start(i, r.id, r.url);
+            fetcher.start(layer, r.id, r.url);
         }
         for id in result.cancelled {
-            fetcher.cancel(i, id);
+            fetcher.cancel(layer, id);
         }
         for key in &result.unloaded {
-            if t.shown.contains(key) && matches!(t.built.get(key), Some(Built::Ready(_))) {
-                t.evicted.insert(*key); // still standing in: freed once nothing needs it
+            if self.shown.contains(key) && matches!(self.built.get(key), Some(Built::Ready(_))) {
+                self.evicted.insert(*key); // still standing in: freed once nothing needs it
             } else {
-                t.forget(*key, &mut commands);
+                self.forget(*key, commands);
             }
         }
         for e in &result.errors {
             error!("tile {}: {}", e.url, e.message);
         }
-        t.errors.extend(result.errors);
+        self.errors.extend(result.errors);
         let busy = result.stats.requests_in_flight + result.stats.requests_started + result.stats.requests_queued > 0;
-        t.idle_frames = if busy { 0 } else { t.idle_frames + 1 };
-        t.stats = result.stats;
-        // Start building what is newly selected.
+        self.idle_frames = if busy { 0 } else { self.idle_frames + 1 };
+        self.stats = result.stats;
         for key in &result.to_render {
-            if t.built.contains_key(key) {
-                continue;
+            if !self.built.contains_key(key) {
+                self.start_building(*key);
             }
-            let Some(info) = t.tileset.tile(*key) else { continue };
-            let (up, ecef) = (info.up_axis, info.ecef_from_tile);
-            let mut lineage = Vec::new();
-            let mut up_key = info.parent;
-            while let Some(k) = up_key {
-                lineage.push(k);
-                up_key = t.tileset.tile(k).and_then(|i| i.parent);
-            }
-            t.lineage.insert(*key, lineage);
-            let contents: Vec<_> = t.tileset.contents(*key).cloned().collect();
-            let task = AsyncComputeTaskPool::get().spawn(async move {
-                let mut out = Vec::new();
-                for c in &contents {
-                    out.extend(parts(c, up, &ecef)?);
-                }
-                Ok(out)
-            });
-            t.built.insert(*key, Built::Building(task));
+            self.evicted.remove(key); // selected again: loaded again
         }
-        for key in &result.to_render {
-            t.evicted.remove(key); // selected again: loaded again
-        }
-        t.wanted = result.to_render;
+        self.wanted = result.to_render;
     }
-}
 
-impl LoadedTileset {
+    /// Turns a tile's content into mesh arrays on the task pool.
+    fn start_building(&mut self, key: TileKey) {
+        let Some(info) = self.tileset.tile(key) else { return };
+        let (up, ecef) = (info.up_axis, info.ecef_from_tile);
+        let mut lineage = Vec::new();
+        let mut up_key = info.parent;
+        while let Some(k) = up_key {
+            lineage.push(k);
+            up_key = self.tileset.tile(k).and_then(|i| i.parent);
+        }
+        self.lineage.insert(key, lineage);
+        let contents = self.contents(key);
+        let task = AsyncComputeTaskPool::get().spawn(async move {
+            let mut out = Vec::new();
+            for c in &contents {
+                out.extend(parts(c, up, &ecef)?);
+            }
+            Ok(out)
+        });
+        self.built.insert(key, Built::Building(task));
+    }
+
     /// The core's selection this frame (what is shown once built).
     pub fn selected(&self) -> &[TileKey] {
         &self.wanted
@@ -299,17 +450,19 @@ pub fn stand_in_selection(
     next
 }
 
-#[allow(clippy::too_many_arguments)]
 fn build(
-    mut sets: ResMut<Tilesets>,
+    mut layers: Query<(Entity, &mut TileLayer, &LayerViews)>,
     mut commands: Commands,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<TileMaterial>>,
     mut images: ResMut<Assets<Image>>,
     device: Option<Res<RenderDevice>>,
+    mut time: ResMut<TilesFrameTime>,
 ) {
+    let start = Instant::now();
     let max_texture_side = device.map_or(MAX_TEXTURE_SIDE_PX, |d| d.limits().max_texture_dimension_2d);
-    for (i, t) in sets.0.iter_mut().enumerate() {
+    for (layer, mut t, views) in &mut layers {
+        let t = &mut *t;
         let keys: Vec<TileKey> =
             t.built.iter().filter(|(_, b)| matches!(b, Built::Building(_))).map(|(k, _)| *k).collect();
         for key in keys {
@@ -344,7 +497,8 @@ fn build(
                                 GeoTransform(ecef_from_tile * *placement),
                                 Transform::default(),
                                 Visibility::Hidden,
-                                TilePart { tileset: i, key, pick: pick.clone() },
+                                views.render_layers(),
+                                TilePart { layer, key, pick: pick.clone() },
                             ));
                             if let Some(t) = part_table {
                                 e.insert(t.clone());
@@ -365,23 +519,31 @@ fn build(
             t.idle_frames = 0;
         }
     }
+    time.add(start);
 }
 
-fn show(mut sets: ResMut<Tilesets>, mut commands: Commands, mut q: Query<(&TilePart, &mut Visibility)>) {
-    for t in sets.0.iter_mut() {
+/// Shows each layer's tiles in the views that show the layer.
+fn show(
+    mut layers: Query<(&mut TileLayer, &LayerViews)>,
+    mut commands: Commands,
+    mut parts: Query<(&TilePart, &mut Visibility, &mut RenderLayers)>,
+    mut time: ResMut<TilesFrameTime>,
+) {
+    let start = Instant::now();
+    for (mut t, _) in &mut layers {
         t.shown = t.next_shown();
         let freed: Vec<TileKey> = t.evicted.iter().copied().filter(|k| !t.shown.contains(k)).collect();
         for key in freed {
             t.forget(key, &mut commands);
         }
     }
-    for (part, mut vis) in &mut q {
-        let t = &sets.0[part.tileset];
-        let want = if t.visible && t.shown.contains(&part.key) { Visibility::Visible } else { Visibility::Hidden };
-        if *vis != want {
-            *vis = want;
-        }
+    for (part, mut vis, mut render_layers) in &mut parts {
+        let Ok((t, views)) = layers.get(part.layer) else { continue };
+        let shown = views.any() && t.shown.contains(&part.key);
+        vis.set_if_neq(if shown { Visibility::Visible } else { Visibility::Hidden });
+        render_layers.set_if_neq(views.render_layers());
     }
+    time.add(start);
 }
 
 #[cfg(test)]

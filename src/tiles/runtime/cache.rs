@@ -8,53 +8,72 @@ use super::Tileset;
 use super::build::remove_descendants;
 use super::node::{Children, Load, Loaded, TileKey};
 
+/// Something the cache may free: a tile's content, or the dynamic children of a tile (with the
+/// external tileset or subtree they came from).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Candidate {
+    /// Eviction order: the longest unused first, deeper first, content before structure.
+    pub rank: (Reverse<u64>, Reverse<u32>, Evict),
+    pub key: TileKey,
+}
+
 impl Tileset {
-    /// Evicts until within budget; returns tiles whose content was unloaded.
+    /// Evicts until within this tileset's own budget; returns tiles whose content was unloaded.
     pub(super) fn evict(&mut self) -> Vec<TileKey> {
         let budget = self.options.maximum_cached_bytes;
         let mut unloaded = Vec::new();
         if self.bytes_used() <= budget {
             return unloaded;
         }
+        for c in self.eviction_candidates() {
+            if self.bytes_used() <= budget {
+                break;
+            }
+            unloaded.extend(self.evict_candidate(c));
+        }
+        unloaded
+    }
+
+    /// What this frame did not use, in eviction order: content of tiles unused this frame; and the
+    /// dynamic children of any tile none of whose children was used this frame, ranked by the
+    /// children's last use. Descendants sort first (older or deeper), and content before
+    /// structure at equal rank, so a prune finds the content below it already gone. Ages count
+    /// frames, so tilesets updated together rank against each other (see `update_shared`).
+    pub(super) fn eviction_candidates(&self) -> Vec<Candidate> {
         let frame = self.frame;
-        // Content of tiles unused this frame; and the dynamic children of any tile none of
-        // whose children was used this frame, ranked by the children's last use. Descendants
-        // sort first (older or deeper), and content before structure at equal rank, so a
-        // prune finds the content below it already gone.
-        let mut candidates: Vec<(u64, Reverse<u32>, TileKey, Evict)> = Vec::new();
+        let mut candidates = Vec::new();
+        let mut push = |used: u64, depth: u32, key, what| {
+            candidates.push(Candidate { rank: (Reverse(frame - used), Reverse(depth), what), key })
+        };
         for (key, n) in &self.nodes {
             if n.last_used < frame && n.loaded_bytes() > 0 {
-                candidates.push((n.last_used, Reverse(n.depth), key, Evict::Content));
+                push(n.last_used, n.depth, key, Evict::Content);
             }
             if n.children_kind == Children::Dynamic || subtree_loaded(n) {
                 let children_used = n.children.iter().map(|c| self.nodes[*c].last_used).max().unwrap_or(0);
                 if children_used < frame {
-                    candidates.push((children_used, Reverse(n.depth), key, Evict::Children));
+                    push(children_used, n.depth, key, Evict::Children);
                 }
             }
         }
-        candidates.sort_unstable_by_key(|(used, depth, key, what)| (*used, *depth, *what, *key));
-        for (_, _, key, what) in candidates {
-            if self.bytes_used() <= budget {
-                break;
-            }
-            if !self.nodes.contains_key(key) {
-                continue;
-            }
-            match what {
-                Evict::Content => {
-                    if self.unload_content(key) {
-                        unloaded.push(key);
-                    }
+        candidates.sort_unstable();
+        candidates
+    }
+
+    /// Frees one candidate if it still can be; returns the tile whose content was unloaded.
+    pub(super) fn evict_candidate(&mut self, c: Candidate) -> Option<TileKey> {
+        if !self.nodes.contains_key(c.key) {
+            return None;
+        }
+        match c.rank.2 {
+            Evict::Content => self.unload_content(c.key).then_some(c.key),
+            Evict::Children => {
+                if !self.subtree_holds_content(c.key) {
+                    self.prune(c.key);
                 }
-                Evict::Children => {
-                    if !self.subtree_holds_content(key) {
-                        self.prune(key);
-                    }
-                }
+                None
             }
         }
-        unloaded
     }
 
     /// Drops the loaded content of a tile (not its external tileset); true if there was any.
@@ -121,7 +140,7 @@ impl Tileset {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Evict {
+pub(super) enum Evict {
     Content,
     Children,
 }

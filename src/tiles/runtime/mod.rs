@@ -6,6 +6,7 @@ mod cache;
 mod load;
 mod node;
 mod selection;
+mod shared;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use slotmap::SlotMap;
 
 pub use node::{RequestId, TileKey, TileSelectionState, UpAxis};
 pub use selection::{LoadPriorityGroup, Priority};
+pub use shared::update_shared;
 
 use build::Nodes;
 use node::{Children, ContentSlot, Load, Loaded, NODE_BYTES, Node};
@@ -138,6 +140,14 @@ pub struct TileInfo<'a> {
     pub implicit_coord: Option<crate::tiles::implicit::ImplicitCoord>,
 }
 
+/// One frame's traversal, before eviction and scheduling.
+struct Selected {
+    to_render: Vec<TileKey>,
+    wants: Vec<selection::Want>,
+    visited: usize,
+    culled: usize,
+}
+
 struct InFlight {
     key: TileKey,
     target: Target,
@@ -215,6 +225,14 @@ impl Tileset {
 
     /// Selects tiles for the given views, schedules loads, cancels stale ones and evicts.
     pub fn update(&mut self, views: &[ViewState]) -> UpdateResult {
+        let selected = self.select(views);
+        let unloaded = self.evict();
+        let budget = self.options.maximum_cached_bytes;
+        self.finish_update(selected, unloaded, budget, self.bytes_used() > budget)
+    }
+
+    /// This frame's traversal: what to draw and what to load (nothing evicted or scheduled yet).
+    fn select(&mut self, views: &[ViewState]) -> Selected {
         self.frame += 1;
         let mut t =
             Traversal::new(views, self.options.maximum_screen_space_error, self.frame, self.options.preload_ancestors);
@@ -224,9 +242,18 @@ impl Tileset {
         if !views.is_empty() {
             t.visit(&mut self.nodes, self.super_root, false);
         }
-        let (to_render, wants, visited, culled) = (t.render, t.wants, t.visited, t.culled);
-        let unloaded = self.evict();
-        let over_budget = self.bytes_used() > self.options.maximum_cached_bytes;
+        Selected { to_render: t.render, wants: t.wants, visited: t.visited, culled: t.culled }
+    }
+
+    /// Schedules the selection's loads (only urgent ones `over_budget`) and reports the frame.
+    fn finish_update(
+        &mut self,
+        selected: Selected,
+        unloaded: Vec<TileKey>,
+        bytes_budget: usize,
+        over_budget: bool,
+    ) -> UpdateResult {
+        let Selected { to_render, wants, visited, culled } = selected;
         let (requests, cancelled, queued) = self.schedule(wants, over_budget);
         let stats = TilesetStats {
             frame: self.frame,
@@ -241,7 +268,7 @@ impl Tileset {
             requests_cancelled: cancelled.len(),
             tiles_unloaded: unloaded.len(),
             bytes_used: self.bytes_used(),
-            bytes_budget: self.options.maximum_cached_bytes,
+            bytes_budget,
             over_budget,
             requests_total: self.requests_total,
             cancelled_total: self.cancelled_total,

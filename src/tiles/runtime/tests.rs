@@ -578,3 +578,68 @@ fn geometric_error_scales_with_the_tile_transform() {
     assert_eq!(root(&h), 1000.0);
     assert_eq!(h.rendered(), vec!["a.glb", "b.glb", "c.glb", "d.glb"], "unscaled it would stop at the root");
 }
+
+/// `tileset` moved `dx_m` along x (its root and children's boxes).
+fn shifted(mut tileset: serde_json::Value, dx_m: f64) -> serde_json::Value {
+    let shift = |tile: &mut serde_json::Value| {
+        let x = tile["boundingVolume"]["box"][0].as_f64().unwrap();
+        tile["boundingVolume"]["box"][0] = json!(x + dx_m);
+    };
+    shift(&mut tileset["root"]);
+    for child in tileset["root"]["children"].as_array_mut().unwrap() {
+        shift(child);
+    }
+    tileset
+}
+
+/// Frames of [`update_shared`] over several harnesses until none has a request pending.
+fn converge_shared(hs: &mut [&mut Harness], views: &[ViewState], budget_bytes: usize) {
+    for _ in 0..64 {
+        let mut sets: Vec<_> = hs.iter_mut().map(|h| (&mut h.ts, views)).collect();
+        let results = update_shared(&mut sets, budget_bytes);
+        for (h, r) in hs.iter_mut().zip(results) {
+            h.pending.retain(|p| !r.cancelled.contains(&p.id));
+            h.pending.extend(r.requests.iter().cloned());
+            h.last = r;
+        }
+        if hs.iter().all(|h| h.pending.is_empty()) {
+            return;
+        }
+        for h in hs.iter_mut() {
+            h.serve(&[]);
+        }
+    }
+    panic!("did not converge");
+}
+
+#[test]
+fn tilesets_updated_together_share_one_budget_and_evict_the_longest_unused_first() {
+    let files = ["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"];
+    let (mut a, mut b) = (
+        Harness::with_tileset(quad_tileset("REPLACE"), &files),
+        Harness::with_tileset(shifted(quad_tileset("REPLACE"), 10_000.0), &files),
+    );
+    // Their own budgets are ignored: the shared one rules.
+    a.ts.options_mut().maximum_cached_bytes = 1;
+    b.ts.options_mut().maximum_cached_bytes = 1;
+    let ample = usize::MAX;
+    converge_shared(&mut [&mut a, &mut b], &[view_from(0.0, 0.0, 500.0)], ample);
+    assert_eq!(a.last.stats.tiles_loaded, 5);
+    // Then the view moves over b: a's tiles age.
+    converge_shared(&mut [&mut a, &mut b], &[view_from(10_000.0, 0.0, 500.0)], ample);
+    assert_eq!((a.last.stats.tiles_loaded, b.last.stats.tiles_loaded), (5, 5));
+    assert!(a.last.to_render.is_empty());
+    // A budget three tiles short, with neither in view: a's (older) go, b's stay.
+    let per_tile = a.ts.contents(a.key("a.glb")).next().unwrap().byte_size();
+    let budget = a.ts.bytes_used() + b.ts.bytes_used() - 3 * per_tile;
+    converge_shared(&mut [&mut a, &mut b], &[view_from(5_000.0, 90_000.0, 500.0)], budget);
+    assert_eq!((a.last.unloaded.len(), b.last.unloaded.len()), (3, 0));
+    assert_eq!(a.ts.bytes_used() + b.ts.bytes_used(), budget, "no more than the budget needs");
+    assert_eq!(a.last.stats.bytes_budget, budget);
+    assert!(!a.last.stats.over_budget && !b.last.stats.over_budget);
+    // Too small for b's view: over budget, so both only load what is urgent.
+    converge_shared(&mut [&mut a, &mut b], &[view_from(10_000.0, 0.0, 500.0)], 1);
+    assert!(a.last.stats.over_budget && b.last.stats.over_budget);
+    assert_eq!(b.rendered(), vec!["a.glb", "b.glb", "c.glb", "d.glb"], "what is in use is never evicted");
+    assert_eq!(a.last.stats.tiles_loaded, 0, "everything of a's is freed");
+}

@@ -129,8 +129,9 @@ mod tests {
         let walls = Prism { outline, base_m: 0.0, top_m: 20.0, floors: 0 }.wall_triangles();
         let positions = walls.iter().flatten().map(|p| p.as_vec3().to_array()).collect();
         let pick = PickGeometry { positions, indices: None, feature_ids: Some(vec![4; walls.len() * 3]) };
+        let layer = app.world_mut().spawn_empty().id();
         app.world_mut().spawn((
-            TilePart { tileset: 0, key: Default::default(), pick: Some(Arc::new(pick)) },
+            TilePart { layer, key: Default::default(), pick: Some(Arc::new(pick)) },
             GeoTransform(frame.ecef_from_enu),
             InheritedVisibility::VISIBLE,
         ));
