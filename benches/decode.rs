@@ -1,6 +1,6 @@
 //! Decode throughput (MB/s) of real content, in the two steps a tile takes before it is drawn:
-//! the core's decode (headers, tables, glb validation) and the viewer's content preparation
-//! (glTF accessors read into mesh arrays, instances placed, points coloured). Inputs: the shared
+//! the core's decode (headers, tables, glb validation) and its content preparation (glTF
+//! accessors read into render arrays, textures decoded, instances placed, points coloured). Inputs: the shared
 //! samples (`CITYTWIN_DATA`, default ../shared/data) — a 3.7 MB b3dm, a pnts, an i3dm — and a city
 //! tile the tiler makes from 3,000 procedural buildings.
 
@@ -10,7 +10,7 @@ use citytwin::tiler::procedural::{ProceduralOptions, generate};
 use citytwin::tiler::{TileOptions, write_city};
 use citytwin::tiles::UpAxis;
 use citytwin::tiles::content::decode;
-use citytwin::viewer::mesh::parts;
+use citytwin::tiles::prepare::prepare;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use glam::DMat4;
 
@@ -57,14 +57,14 @@ fn bench(c: &mut Criterion) {
     group.sample_size(20);
     for (name, bytes) in &inputs {
         let (content, _) = decode(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let prepared = parts(&content, UpAxis::Y, &DMat4::IDENTITY).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let prepared = prepare(&content, UpAxis::Y, &DMat4::IDENTITY).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(prepared.iter().map(|p| p.positions.len()).sum::<usize>() > 0, "{name}: real geometry");
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_function(format!("{name}/core"), |b| b.iter(|| decode(std::hint::black_box(bytes)).unwrap()));
         group.bench_function(format!("{name}/core+mesh"), |b| {
             b.iter(|| {
                 let (content, _) = decode(std::hint::black_box(bytes)).unwrap();
-                parts(&content, UpAxis::Y, &DMat4::IDENTITY).unwrap()
+                prepare(&content, UpAxis::Y, &DMat4::IDENTITY).unwrap()
             })
         });
     }

@@ -180,7 +180,7 @@ fn east_north_up_frames_are_the_ellipsoids(instances: &Instances) {
     // The same instances around a model with no transform of its own; positions are ECEF (the tile
     // has no transform), with or without an RTC centre.
     let bare = Instances { model: InstancedModel::Glb(bare_glb()), ..instances.clone() };
-    let parts = citytwin::viewer::mesh::parts(&TileContent::Instances(bare), UpAxis::Y, &DMat4::IDENTITY).unwrap();
+    let parts = citytwin::tiles::prepare::prepare(&TileContent::Instances(bare), UpAxis::Y, &DMat4::IDENTITY).unwrap();
     let per_instance = parts[0].tile_from_part.len() / instances.positions.len();
     assert!(per_instance >= 1);
     for (k, p) in instances.positions.iter().enumerate() {

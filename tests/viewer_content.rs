@@ -1,11 +1,11 @@
-//! The viewer's content preparation under hostile tiles (`tests/corpus/invalid/viewer/`): each is
+//! Content preparation (`tiles::prepare`, engine-free) under hostile tiles (`tests/corpus/invalid/viewer/`): each is
 //! an error for its tile with a clear message, never a panic, and costs bounded memory and time.
 
 use std::path::Path;
 
 use citytwin::tiles::UpAxis;
 use citytwin::tiles::content::{self, Model, TileContent};
-use citytwin::viewer::mesh::parts;
+use citytwin::tiles::prepare::prepare;
 use glam::DMat4;
 
 fn rss_kib() -> u64 {
@@ -26,7 +26,7 @@ fn hostile_tiles_are_refused_by_content_preparation() {
         // The core may already refuse it; if it accepts it, the viewer must.
         let message = match content::decode(&bytes) {
             Err(e) => format!("core: {e}"),
-            Ok((content, _)) => match parts(&content, UpAxis::Y, &DMat4::IDENTITY) {
+            Ok((content, _)) => match prepare(&content, UpAxis::Y, &DMat4::IDENTITY) {
                 Ok(p) => panic!("{name}: prepared into {} parts", p.len()),
                 Err(e) => e,
             },
@@ -58,7 +58,7 @@ fn the_viewer_refuses_what_the_core_accepts() {
             feature_table: None,
             batch_table: None,
         };
-        let e = parts(&TileContent::Model(model), UpAxis::Y, &DMat4::IDENTITY).unwrap_err();
+        let e = prepare(&TileContent::Model(model), UpAxis::Y, &DMat4::IDENTITY).unwrap_err();
         let expected = match name {
             "index-out-of-range.glb" => "out of range",
             "huge-declared-count.glb" => "do not fit",

@@ -8,6 +8,7 @@ pub mod gzip;
 pub mod implicit;
 pub mod inspect;
 pub mod model;
+pub mod prepare;
 mod runtime;
 pub mod uri;
 pub mod view;

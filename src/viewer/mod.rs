@@ -16,7 +16,6 @@ pub mod layers;
 mod live;
 mod look;
 pub mod mesh;
-mod mesh_limits;
 mod origin;
 mod picking;
 mod planning;

@@ -21,11 +21,12 @@ use super::camera::{GeoCamera, OwnCamera};
 use super::feature_state::{TileMaterial, new_table};
 use super::fetch::Fetcher;
 use super::layers::{Layer, LayerViews};
-use super::mesh::{PartData, parts, to_assets};
-use super::mesh_limits::MAX_TEXTURE_SIDE_PX;
+use super::mesh::to_assets;
 use super::origin::GeoTransform;
 use super::views::{MainView, SecondView};
 use crate::tiles::content::TileContent;
+use crate::tiles::prepare::limits::MAX_TEXTURE_SIDE_PX;
+use crate::tiles::prepare::{RenderPart, prepare};
 use crate::tiles::{TileError, TileKey, Tileset, TilesetOptions, TilesetStats, ViewState, update_shared};
 
 /// How hard to stream, for every layer at once: the one source of these settings (the flags, the
@@ -114,7 +115,7 @@ pub struct TilePart {
 pub struct LayerParts(Vec<Entity>);
 
 enum Built {
-    Building(Task<Result<Vec<PartData>, String>>),
+    Building(Task<Result<Vec<RenderPart>, String>>),
     Ready(Vec<Entity>),
 }
 
@@ -380,7 +381,7 @@ impl TileLayer {
         let task = AsyncComputeTaskPool::get().spawn(async move {
             let mut out = Vec::new();
             for c in &contents {
-                out.extend(parts(c, up, &ecef)?);
+                out.extend(prepare(c, up, &ecef)?);
             }
             Ok(out)
         });
@@ -479,10 +480,12 @@ fn build(
                     // One state table for the tile's features, shared by its parts.
                     let features = parts.iter().filter_map(|p| p.feature_ids.as_ref()?.iter().max()).max();
                     let table = features.and_then(|max| new_table(max.saturating_add(1), &mut images));
-                    for part in &parts {
-                        let (mesh, material) =
-                            to_assets(part, max_texture_side, table.as_ref(), &mut meshes, &mut materials, &mut images);
+                    let mut engine_bytes = 0;
+                    for mut part in parts {
+                        engine_bytes += part.byte_size();
                         let pick = (!part.points).then(|| {
+                            engine_bytes +=
+                                part.positions.len() * 16 + part.indices.as_ref().map_or(0, |i| i.len() * 4);
                             Arc::new(PickGeometry {
                                 positions: part.positions.clone(),
                                 indices: part.indices.clone(),
@@ -490,7 +493,10 @@ fn build(
                             })
                         });
                         let part_table = table.as_ref().filter(|_| part.feature_ids.is_some());
-                        for placement in &part.tile_from_part {
+                        let placements = std::mem::take(&mut part.tile_from_part);
+                        let (mesh, material) =
+                            to_assets(part, max_texture_side, table.as_ref(), &mut meshes, &mut materials, &mut images);
+                        for placement in &placements {
                             let mut e = commands.spawn((
                                 Mesh3d(mesh.clone()),
                                 MeshMaterial3d(material.clone()),
@@ -506,6 +512,8 @@ fn build(
                             entities.push(e.id());
                         }
                     }
+                    // What the tile costs here counts against the one budget, with its content.
+                    t.tileset.add_engine_bytes(key, engine_bytes);
                 }
                 Err(message) => {
                     let url = info.content_urls.first().map_or(t.url.clone(), |u| u.to_string());

@@ -342,7 +342,22 @@ impl Tileset {
         self.properties.as_ref()
     }
 
-    /// Bytes counted against the budget now: payload plus tree nodes.
+    /// Counts `bytes` more against the budget for a loaded tile: what the engine made of its
+    /// content (GPU meshes and textures, pick geometry), freed with the content. False (nothing
+    /// counted) when the tile holds no loaded content.
+    pub fn add_engine_bytes(&mut self, key: TileKey, bytes: usize) -> bool {
+        let Some(node) = self.nodes.get_mut(key) else { return false };
+        let slot = node.contents.iter_mut().find_map(|s| match &mut s.load {
+            Load::Loaded(Loaded::Content { bytes, .. }) => Some(bytes),
+            _ => None,
+        });
+        let Some(held) = slot else { return false };
+        *held += bytes;
+        self.payload_bytes += bytes;
+        true
+    }
+
+    /// Bytes counted against the budget now: payload (with the engine's bytes) plus tree nodes.
     pub fn bytes_used(&self) -> usize {
         self.payload_bytes + self.nodes.len() * NODE_BYTES
     }

@@ -643,3 +643,18 @@ fn tilesets_updated_together_share_one_budget_and_evict_the_longest_unused_first
     assert_eq!(b.rendered(), vec!["a.glb", "b.glb", "c.glb", "d.glb"], "what is in use is never evicted");
     assert_eq!(a.last.stats.tiles_loaded, 0, "everything of a's is freed");
 }
+
+#[test]
+fn the_engines_bytes_for_a_tile_count_against_the_budget_and_go_with_its_content() {
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    h.converge(&[view_from(0.0, 0.0, 500.0)]);
+    let before = h.ts.bytes_used();
+    assert!(h.ts.add_engine_bytes(h.key("a.glb"), 1_000_000));
+    assert_eq!(h.ts.bytes_used(), before + 1_000_000);
+    assert!(!h.ts.add_engine_bytes(h.key("tileset.json"), 5), "no content loaded there");
+    // A budget that the content alone fits: the engine's bytes push a (with them) out first.
+    h.ts.options_mut().maximum_cached_bytes = before;
+    h.frame(&[view_from(0.0, 0.0, 10_000.0)]);
+    assert_eq!(h.last.unloaded, vec![h.key("a.glb")]);
+    assert!(h.ts.bytes_used() < before, "freed with the content");
+}

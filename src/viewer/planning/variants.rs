@@ -8,7 +8,7 @@ use bevy::prelude::*;
 
 use super::{CompareMode, Planning};
 use crate::tiles::UpAxis;
-use crate::viewer::mesh::z_up_from;
+use crate::tiles::prepare::z_up_from;
 use crate::viewer::origin::GeoTransform;
 use crate::viewer::views::{MAIN_VIEW_LAYER, SECOND_VIEW_LAYER};
 

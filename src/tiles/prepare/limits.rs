@@ -4,7 +4,7 @@
 //! textures within [`MAX_TEXTURE_SIDE_PX`] and [`MAX_TEXTURE_PIXELS`] (read from the header, before
 //! any decoding), instance placements within [`MAX_PLACEMENTS`].
 
-use super::mesh::PartData;
+use super::RenderPart;
 
 /// The largest texture side accepted (WebGPU's default limit; WebGL2 devices go at least this far).
 pub const MAX_TEXTURE_SIDE_PX: u32 = 8192;
@@ -64,7 +64,7 @@ pub fn check_texture(bytes: &[u8]) -> Result<(), String> {
 
 /// A part's data is consistent: indices inside the vertices (whole triangles), every attribute as
 /// long as the positions.
-pub fn check_part(p: &PartData) -> Result<(), String> {
+pub fn check_part(p: &RenderPart) -> Result<(), String> {
     let n = p.positions.len();
     let lengths = [
         ("normals", p.normals.as_ref().map(Vec::len)),
@@ -88,7 +88,7 @@ pub fn check_part(p: &PartData) -> Result<(), String> {
 }
 
 /// Refuses a tile whose parts would need more than [`MAX_PLACEMENTS`] entities.
-pub fn check_placements(parts: &[PartData]) -> Result<(), String> {
+pub fn check_placements(parts: &[RenderPart]) -> Result<(), String> {
     let total: usize = parts.iter().map(|p| p.tile_from_part.len()).sum();
     if total > MAX_PLACEMENTS {
         return Err(format!("{total} placed parts (instances × meshes); at most {MAX_PLACEMENTS} are drawn per tile"));
