@@ -1,9 +1,21 @@
-//! The `citytwin` command.
+//! The `citytwin` command: the desktop's composition root, the viewer (by default) and the
+//! command-line tools.
 
 use std::process::ExitCode;
 
-use citytwin::cli::{Cli, Command, inspect, tile};
+use citytwin::cli::{Command, inspect, tile};
 use clap::Parser;
+
+/// citytwin: a 3D digital twin of a whole city. Without a command it opens the viewer.
+#[derive(Debug, Parser)]
+#[command(name = "citytwin", version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[cfg(feature = "viewer")]
+    #[command(flatten)]
+    view: citytwin::viewer::ViewerArgs,
+}
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()

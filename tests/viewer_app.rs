@@ -448,3 +448,48 @@ fn a_live_sse_change_changes_the_selection() {
     assert_eq!(coarse, want);
     assert!(coarse.len() < fine.len(), "{} tiles at 256 px, {} at 16 px", coarse.len(), fine.len());
 }
+
+/// The catalog of a real data server arrives after the app has started: its tileset streams, its
+/// sensor layers (those an anonymous caller may see: no gas) are named layers, its scenarios and
+/// credits are in.
+#[test]
+fn the_catalog_arrives_asynchronously_as_named_layers_of_every_kind() {
+    use citytwin::viewer::catalog::{CatalogPlugin, CatalogSource, CatalogStatus, LayerSource};
+    use citytwin::viewer::{Attribution, Scenarios};
+    let (data, tiles) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    city(tiles.path(), 300, 3);
+    let mut config = citytwin_server::Config {
+        listen: ([127, 0, 0, 1], 0).into(),
+        data_dir: data.path().into(),
+        scenarios: vec![citytwin::tiler::demo::demo_scenario()],
+        attribution: vec!["© test".into()],
+        ..Default::default()
+    };
+    config.tilesets.push(citytwin_server::config::TilesetConfig {
+        id: "city".into(),
+        name: "Test city".into(),
+        dir: tiles.path().into(),
+        entry: "tileset.json".into(),
+    });
+    config.sensors.count = 2000;
+    let server = citytwin_server::ServerHandle::start(config).unwrap();
+    let mut app = empty_app(256 << 20);
+    app.insert_resource(citytwin::platform::Runtime::new().unwrap())
+        .insert_resource(CatalogSource { server: format!("http://{}", server.addr), stream_tilesets: true })
+        .add_plugins(CatalogPlugin);
+    app.update();
+    assert_eq!(*app.world().resource::<CatalogStatus>(), CatalogStatus::Loading, "the app runs while it loads");
+    run_until(&mut app, |app| matches!(app.world().resource::<CatalogStatus>(), CatalogStatus::Loaded(_)));
+    let mut q = app.world_mut().query::<(&Layer, &LayerSource, Option<&TileLayer>)>();
+    let layers: Vec<_> = q.iter(app.world()).map(|(l, s, t)| (l.id.clone(), s.clone(), t.is_some())).collect();
+    assert!(layers.iter().any(|(id, s, streams)| id == "city" && *s == LayerSource::Tileset && *streams));
+    let sensors: Vec<&String> =
+        layers.iter().filter(|(_, s, _)| matches!(s, LayerSource::Sensors(_))).map(|(id, _, _)| id).collect();
+    assert!(sensors.len() >= 3, "{sensors:?}");
+    assert!(!sensors.iter().any(|id| id.contains("gas")), "restricted: {sensors:?}");
+    assert_eq!(*app.world().resource::<CatalogStatus>(), CatalogStatus::Loaded(layers.len()));
+    assert_eq!(app.world().resource::<Scenarios>().0.len(), 1);
+    assert_eq!(app.world().resource::<Attribution>().0, vec!["© test".to_owned()]);
+    run_until(&mut app, |app| first(app).tileset.root().is_some());
+    server.stop().unwrap();
+}

@@ -4,19 +4,10 @@ pub mod fetch;
 pub mod inspect;
 pub mod tile;
 
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 
-/// citytwin: a 3D digital twin of a whole city. Without a command it opens the viewer.
-#[derive(Debug, Parser)]
-#[command(name = "citytwin", version, about, args_conflicts_with_subcommands = true)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    #[cfg(feature = "viewer")]
-    #[command(flatten)]
-    pub view: crate::viewer::ViewerArgs,
-}
-
+/// The commands besides the viewer (the `citytwin` binary composes them with the viewer's options;
+/// this module never depends on the viewer).
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Walk a tileset (with its external tilesets and implicit subtrees), decode every content,

@@ -1,5 +1,5 @@
 //! What differs between the desktop and the browser, and the only place that names a target:
-//! the async runtime, file reads, the WebSocket, Bevy's default plugins and the entry point.
+//! the async runtime, file reads, the WebSocket, Bevy's default plugins and the page's shims.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;

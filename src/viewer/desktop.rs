@@ -13,7 +13,7 @@ use super::camera::Bookmark;
 use super::capture::{CapturePlugin, CaptureSettings};
 use super::{TilesSettings, ViewerConfig, embedded};
 use crate::platform::Runtime;
-use crate::protocol::catalog::{Catalog, Scenario, TilesetLayer};
+use crate::protocol::catalog::TilesetLayer;
 
 /// Viewer options, from the command line and optionally a TOML file with the same keys.
 #[derive(Debug, Clone, Default, clap::Args, Deserialize)]
@@ -88,13 +88,11 @@ pub struct ViewerArgs {
 /// Options checked and resolved to sources.
 struct Resolved {
     tilesets: Vec<TilesetLayer>,
-    attribution: Vec<String>,
     embedded: Option<embedded::Embedded>,
     tiles: TilesSettings,
     size: (u32, u32),
     camera: Option<Bookmark>,
     data_server: Option<String>,
-    scenarios: Vec<Scenario>,
 }
 
 fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
@@ -157,21 +155,8 @@ fn resolve(args: &ViewerArgs) -> anyhow::Result<Resolved> {
         data_server = Some(e.server.url());
         embedded = Some(e);
     }
-    // The data server's catalog (the embedded one's too): its tilesets, credits and scenarios.
-    let catalog = match &data_server {
-        Some(base) => {
-            let catalog: Catalog = reqwest::blocking::get(format!("{base}/api/layers"))
-                .and_then(|r| r.error_for_status())
-                .and_then(|r| r.json())
-                .with_context(|| format!("reading the catalog of {base}"))?;
-            tilesets.extend(catalog.tileset_layers(base));
-            catalog
-        }
-        None => Catalog::default(),
-    };
-    anyhow::ensure!(!tilesets.is_empty(), "no tilesets: the data server's catalog lists none");
-    let (attribution, scenarios) = (catalog.attribution, catalog.scenarios);
-    Ok(Resolved { tilesets, attribution, embedded, tiles, size, camera, data_server, scenarios })
+    // The data server's catalog (the embedded one's too) is read by the app, asynchronously.
+    Ok(Resolved { tilesets, embedded, tiles, size, camera, data_server })
 }
 
 /// Keeps the embedded data server alive as long as the app.
@@ -182,7 +167,8 @@ pub struct EmbeddedServer(pub embedded::Embedded);
 pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
     let args = merge(args)?;
     let r = resolve(&args)?;
-    info!("streaming {}", r.tilesets.iter().map(|t| t.url.as_str()).collect::<Vec<_>>().join(", "));
+    let named = r.tilesets.iter().map(|t| t.url.as_str());
+    info!("streaming {}", named.chain(r.data_server.as_deref()).collect::<Vec<_>>().join(", "));
     let mode = if args.fullscreen {
         WindowMode::BorderlessFullscreen(MonitorSelection::Primary)
     } else {
@@ -193,12 +179,11 @@ pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
     let config = ViewerConfig {
         window,
         tilesets: r.tilesets,
-        attribution: r.attribution,
+        catalog_tilesets: true,
         tiles: r.tiles,
         camera: r.camera,
         hud: !args.no_hud,
         data_server: r.data_server,
-        scenarios: r.scenarios,
         planning: args.scenario.clone().map(|scenario| PlanningStart {
             scenario,
             variant: args.variant.clone(),

@@ -6,6 +6,7 @@ use bevy::camera::visibility::RenderLayers;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 
+use super::catalog::{CatalogStatus, LayerSource};
 use super::hud::HudSettings;
 use super::tiles::{TileLayer, TilesSettings};
 use super::views::{MAIN_VIEW_LAYER, SECOND_VIEW_LAYER, ViewLayout};
@@ -13,6 +14,7 @@ use crate::protocol::catalog::TilesetLayer;
 
 /// A layer's identity: `id` is stable (the catalog's id, or the URL it was opened from).
 #[derive(Component, Debug, Clone, Default, PartialEq)]
+#[require(LayerViews)]
 pub struct Layer {
     pub id: String,
     pub name: String,
@@ -67,13 +69,19 @@ pub fn open_start_layers(start: Res<StartLayers>, settings: Res<TilesSettings>, 
     }
 }
 
+/// Each layer's row in the panel: who it is, where it shows, what streams and what it stands for.
+type LayerRows<'w, 's> = Query<
+    'w,
+    's,
+    (Entity, &'static Layer, &'static mut LayerViews, Option<&'static TileLayer>, Option<&'static LayerSource>),
+>;
+
 /// The "Layers" panel: the streaming settings, each layer's views, removing a layer, adding one by URL.
 pub fn layers_ui(
     mut contexts: EguiContexts,
-    hud: Res<HudSettings>,
-    layout: Res<ViewLayout>,
+    (hud, layout, catalog): (Res<HudSettings>, Res<ViewLayout>, Res<CatalogStatus>),
     mut settings: ResMut<TilesSettings>,
-    mut layers: Query<(Entity, &Layer, &mut LayerViews, Option<&TileLayer>)>,
+    mut layers: LayerRows,
     mut adding: Local<String>,
     mut commands: Commands,
 ) -> Result {
@@ -89,8 +97,20 @@ pub fn layers_ui(
         changed.cache_bytes = cache_mb << 20;
         settings.set_if_neq(changed);
         ui.separator();
+        match &*catalog {
+            CatalogStatus::None => {}
+            CatalogStatus::Loading => {
+                ui.label("reading the catalog…");
+            }
+            CatalogStatus::Loaded(n) => {
+                ui.label(format!("catalog: {n} layers"));
+            }
+            CatalogStatus::Failed(e) => {
+                ui.colored_label(egui::Color32::from_rgb(230, 80, 60), e);
+            }
+        }
         let comparing = *layout != ViewLayout::Single;
-        for (entity, layer, mut views, tiles) in &mut layers {
+        for (entity, layer, mut views, tiles, source) in &mut layers {
             ui.horizontal(|ui| {
                 let mut v = *views;
                 if comparing {
@@ -103,8 +123,9 @@ pub fn layers_ui(
                 }
                 views.set_if_neq(v);
                 let errors = tiles.map_or(0, |t| t.errors.len());
-                ui.label(if errors > 0 { format!("{} ({errors} errors)", layer.name) } else { layer.name.clone() })
-                    .on_hover_text(&layer.id);
+                let kind = source.map(|s| format!(" · {}", s.describe())).unwrap_or_default();
+                let errors = if errors > 0 { format!(" ({errors} errors)") } else { String::new() };
+                ui.label(format!("{}{kind}{errors}", layer.name)).on_hover_text(&layer.id);
                 if ui.small_button("✕").on_hover_text("remove the layer").clicked() {
                     commands.entity(entity).despawn();
                 }

@@ -5,6 +5,7 @@
 mod camera;
 #[cfg(feature = "viewer")]
 mod capture;
+pub mod catalog;
 #[cfg(feature = "viewer")]
 mod desktop;
 #[cfg(feature = "viewer")]
@@ -17,6 +18,7 @@ mod live;
 mod look;
 pub mod mesh;
 mod origin;
+pub mod page;
 mod picking;
 mod planning;
 mod theme;
@@ -39,7 +41,8 @@ pub use planning::{Planning, PlanningPlugin, PlanningStart, PlanningSystems, Sce
 pub use tiles::{TileLayer, TilePart, TilesPlugin, TilesSettings, TilesSystems, TilesTotals, Tilesets};
 pub use views::{MAIN_VIEW_LAYER, MainView, SECOND_VIEW_LAYER, SecondView, ViewLayout};
 
-use hud::{Attribution, FrameTimes};
+pub use hud::Attribution;
+use hud::FrameTimes;
 use origin::FloatingOrigin;
 use picking::Picked;
 
@@ -48,17 +51,16 @@ use crate::platform::Runtime;
 /// Everything a viewer needs to start, on any platform.
 pub struct ViewerConfig {
     pub window: Window,
-    /// Tileset layers to stream (absolute URLs).
+    /// Tileset layers to stream (absolute URLs), besides the catalog's.
     pub tilesets: Vec<crate::protocol::catalog::TilesetLayer>,
-    pub attribution: Vec<String>,
+    /// Whether the catalog's tilesets stream too.
+    pub catalog_tilesets: bool,
     pub tiles: TilesSettings,
     /// Where to start; `None` frames the first tileset.
     pub camera: Option<Bookmark>,
     pub hud: bool,
-    /// The data server's base URL (shown in the HUD; its `/live` feeds the sensor layer).
+    /// The data server's base URL: its catalog gives the layers, its `/live` feeds the sensors.
     pub data_server: Option<String>,
-    /// The catalog's scenarios (planning studies and drills).
-    pub scenarios: Vec<crate::protocol::catalog::Scenario>,
     /// A comparison to open at start.
     pub planning: Option<PlanningStart>,
     /// The property to colour the city by at start (e.g. `height`).
@@ -95,13 +97,13 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .insert_resource(Fetcher::new(runtime.clone()))
         .insert_resource(LiveSettings { url: config.data_server.as_deref().map(live::socket_url) })
         .insert_resource(runtime)
-        .insert_resource(Attribution(config.attribution))
+        .init_resource::<Attribution>()
         .insert_resource(hud::HudSettings { visible: config.hud })
         .init_resource::<Picked>()
         .init_resource::<FrameTimes>()
-        .insert_resource(Scenarios(config.scenarios))
         .insert_resource(theme::ThemeChoice { property: config.theme, offered: Vec::new() })
         .add_plugins((TilesPlugin, FeatureStatePlugin, LivePlugin, PlanningPlugin, look::LookPlugin))
+        .add_plugins(catalog::CatalogPlugin)
         .add_systems(Startup, (views::spawn_views, setup_scene, layers::open_start_layers))
         .add_systems(Update, views::layout_views)
         .add_systems(
@@ -123,6 +125,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
             ),
         );
     if let Some(url) = config.data_server {
+        app.insert_resource(catalog::CatalogSource { server: url.clone(), stream_tilesets: config.catalog_tilesets });
         app.insert_resource(DataServer(url));
     }
     if let Some(start) = config.planning {

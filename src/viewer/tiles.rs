@@ -121,7 +121,7 @@ enum Built {
 
 /// A tileset layer: the core's streaming tileset and what of it is built and shown.
 #[derive(Component)]
-#[require(Layer, LayerViews)]
+#[require(Layer)]
 pub struct TileLayer {
     pub url: String,
     pub tileset: Tileset,

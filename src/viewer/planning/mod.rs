@@ -11,6 +11,7 @@ mod variants;
 use bevy::prelude::*;
 use time::{Date, Month};
 
+use super::catalog::CatalogStatus;
 use super::feature_state::FeatureStyle;
 use super::look::{Daylight, LookSettings};
 use super::views::ViewLayout;
@@ -162,10 +163,14 @@ pub fn parse_sun_time(s: &str) -> Result<(Date, u32), String> {
 /// Opens the start-up comparison once the catalog's scenarios are in.
 fn open_at_start(
     start: Option<Res<PlanningStart>>,
+    catalog: Option<Res<CatalogStatus>>,
     scenarios: Res<Scenarios>,
     mut planning: ResMut<Planning>,
     mut done: Local<bool>,
 ) {
+    if catalog.is_some_and(|c| *c == CatalogStatus::Loading) {
+        return;
+    }
     let Some(start) = start.filter(|_| !*done) else { return };
     *done = true;
     let Some(scenario) = scenarios.0.iter().find(|s| s.id == start.scenario) else {

@@ -1,0 +1,71 @@
+//! The browser's composition root (feature `web`): the page's options, the viewer in the page's
+//! canvas, and progress reported to the page (`document.body.dataset`, read by `index.html` and
+//! the browser test) through the platform's page shims.
+
+use bevy::prelude::*;
+
+use super::catalog::CatalogStatus;
+use super::{Fetcher, Live, Tilesets, app, page};
+use crate::platform::{Runtime, page_location, page_now_ms, set_page_value, show_page_error};
+
+/// The browser entry point: reads the page's address and starts the viewer in its canvas (the app
+/// reads the catalog of the server that served the page).
+pub fn start() {
+    match page_location().and_then(|(origin, search)| page::config_from_page(&origin, &search)) {
+        Ok(config) => {
+            let mut app = app(config, Runtime);
+            app.add_systems(Last, report_to_page);
+            app.run();
+        }
+        Err(e) => show_page_error(&format!("citytwin could not start: {e:#}")),
+    }
+}
+
+/// What the page last saw, to write only changes.
+#[derive(Default)]
+struct Reported {
+    frames: u64,
+    shown_once: bool,
+    values: Vec<(&'static str, String)>,
+}
+
+/// Progress for the page: frames, tiles, bytes, errors, live readings, and `settled` once tiles show.
+fn report_to_page(
+    sets: Tilesets,
+    fetcher: Res<Fetcher>,
+    live: Res<Live>,
+    catalog: Res<CatalogStatus>,
+    mut last: Local<Reported>,
+) {
+    last.frames += 1;
+    let totals = sets.totals();
+    if last.frames == 1 {
+        set_page_value("firstFrameMs", &format!("{:.0}", page_now_ms()));
+    }
+    if let CatalogStatus::Failed(e) = &*catalog
+        && catalog.is_changed()
+    {
+        show_page_error(e);
+    }
+    if totals.shown > 0 && !last.shown_once {
+        last.shown_once = true;
+        set_page_value("firstTilesMs", &format!("{:.0}", page_now_ms()));
+    }
+    let values = vec![
+        ("frames", (last.frames / 10 * 10).to_string()),
+        ("tilesShown", totals.shown.to_string()),
+        ("tilesLoaded", totals.loaded.to_string()),
+        ("tilesPending", (totals.in_flight + totals.queued).to_string()),
+        ("tileErrors", totals.errors.to_string()),
+        ("bytesFetched", fetcher.bytes_fetched().to_string()),
+        ("liveReadings", live.updates.to_string()),
+        ("liveSensors", live.subscribed.to_string()),
+        ("settled", sets.settled(5).to_string()),
+    ];
+    for (k, v) in &values {
+        if !last.values.iter().any(|(lk, lv)| lk == k && lv == v) {
+            set_page_value(k, v);
+        }
+    }
+    last.values = values;
+}

@@ -1,0 +1,147 @@
+//! The data server's catalog, fetched once and asynchronously (the same code on the desktop and in
+//! the browser) into named layers of every kind it serves: tilesets stream at once; models, sensor
+//! layers and camera layers are layers too, drawn by the plugins that draw them; scenarios go to
+//! planning and credits to the HUD.
+
+use std::sync::{Arc, Mutex};
+
+use bevy::prelude::*;
+
+use super::hud::Attribution;
+use super::layers::{Layer, spawn_tileset};
+use super::planning::Scenarios;
+use super::tiles::TilesSettings;
+use crate::platform::Runtime;
+use crate::protocol::catalog::{CameraLayer, Catalog, ModelLayer, SensorLayer};
+
+/// Where the catalog comes from, and whether its tilesets stream (not when the user named others).
+#[derive(Resource, Debug, Clone)]
+pub struct CatalogSource {
+    /// The data server's base URL (no trailing slash).
+    pub server: String,
+    pub stream_tilesets: bool,
+}
+
+/// How the catalog's fetch stands (the HUD shows it).
+#[derive(Resource, Debug, Clone, Default, PartialEq)]
+pub enum CatalogStatus {
+    /// No data server.
+    #[default]
+    None,
+    Loading,
+    /// Loaded, with this many layers.
+    Loaded(usize),
+    Failed(String),
+}
+
+/// What a layer entity stands for, as the catalog lists it.
+#[derive(Component, Debug, Clone, PartialEq)]
+pub enum LayerSource {
+    Tileset,
+    Model(ModelLayer),
+    Sensors(SensorLayer),
+    Cameras(CameraLayer),
+}
+
+impl LayerSource {
+    /// A short description for the layer panel.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Tileset => "tileset".into(),
+            Self::Model(_) => "model".into(),
+            Self::Sensors(s) => format!("{} sensors", s.count),
+            Self::Cameras(c) => format!("{} cameras", c.count),
+        }
+    }
+}
+
+/// The fetch's answer, written by the I/O task.
+#[derive(Resource, Clone, Default)]
+struct Pending(Arc<Mutex<Option<Result<Catalog, String>>>>);
+
+pub struct CatalogPlugin;
+
+impl Plugin for CatalogPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<CatalogStatus>()
+            .init_resource::<Pending>()
+            .init_resource::<Scenarios>()
+            .init_resource::<Attribution>()
+            .add_systems(Startup, fetch_catalog)
+            .add_systems(Update, receive_catalog);
+    }
+}
+
+fn fetch_catalog(
+    source: Option<Res<CatalogSource>>,
+    runtime: Res<Runtime>,
+    pending: Res<Pending>,
+    mut status: ResMut<CatalogStatus>,
+) {
+    let Some(source) = source else { return };
+    let url = format!("{}/api/layers", source.server);
+    let slot = pending.0.clone();
+    *status = CatalogStatus::Loading;
+    runtime.spawn(async move {
+        let answer = load(&url).await;
+        if let Ok(mut slot) = slot.lock() {
+            *slot = Some(answer);
+        }
+    });
+}
+
+async fn load(url: &str) -> Result<Catalog, String> {
+    let response = reqwest::get(url).await.map_err(|e| format!("{url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    let bytes = response.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{url} is not a citytwin catalog: {e}"))
+}
+
+fn receive_catalog(
+    pending: Res<Pending>,
+    source: Option<Res<CatalogSource>>,
+    settings: Res<TilesSettings>,
+    mut scenarios: ResMut<Scenarios>,
+    mut attribution: ResMut<Attribution>,
+    mut status: ResMut<CatalogStatus>,
+    mut commands: Commands,
+) {
+    let Some(source) = source else { return };
+    let Some(answer) = pending.0.lock().ok().and_then(|mut slot| slot.take()) else { return };
+    let catalog = match answer {
+        Ok(catalog) => catalog,
+        Err(e) => {
+            error!("catalog: {e}");
+            *status = CatalogStatus::Failed(e);
+            return;
+        }
+    };
+    *status = CatalogStatus::Loaded(add_layers(&catalog, &source, &settings, &mut commands));
+    scenarios.0.extend(catalog.scenarios);
+    attribution.0.extend(catalog.attribution);
+}
+
+/// Spawns a layer for every entry of the catalog; returns how many.
+fn add_layers(catalog: &Catalog, source: &CatalogSource, settings: &TilesSettings, commands: &mut Commands) -> usize {
+    let mut count = 0;
+    if source.stream_tilesets {
+        for t in catalog.tileset_layers(&source.server) {
+            let e = spawn_tileset(commands, &t, settings);
+            commands.entity(e).insert(LayerSource::Tileset);
+            count += 1;
+        }
+    }
+    let others = catalog
+        .models
+        .iter()
+        .map(|m| (&m.id, &m.name, LayerSource::Model(m.clone())))
+        .chain(catalog.sensor_layers.iter().map(|s| (&s.id, &s.name, LayerSource::Sensors(s.clone()))))
+        .chain(catalog.camera_layers.iter().map(|c| (&c.id, &c.name, LayerSource::Cameras(c.clone()))));
+    for (id, name, kind) in others {
+        commands.spawn((Layer { id: id.clone(), name: name.clone() }, kind));
+        count += 1;
+    }
+    count
+}
