@@ -1,5 +1,6 @@
 //! The HUD (egui): frame time, tiles loaded/visible/in flight, cache against budget, loading
-//! progress, errors (each shown once) and credits. (The layers have a panel of their own.)
+//! progress, errors (each shown once) and credits. (Layers, live sensors and the picked feature
+//! have panels of their own.)
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
@@ -35,18 +36,14 @@ pub fn frame_times(time: Res<Time<Real>>, mut f: ResMut<FrameTimes>) {
     f.smoothed_ms = if f.smoothed_ms == 0.0 { ms } else { f.smoothed_ms * 0.9 + ms * 0.1 };
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The HUD's window (frame time, tiles, cache, loading, errors) and the credits.
 pub fn hud_ui(
     mut contexts: EguiContexts,
     sets: Tilesets,
-    fetcher: Res<Fetcher>,
-    frames: Res<FrameTimes>,
-    cam: Res<GeoCamera>,
+    (fetcher, frames, cam): (Res<Fetcher>, Res<FrameTimes>, Res<GeoCamera>),
     attribution: Res<Attribution>,
     server: Option<Res<super::DataServer>>,
-    live: Res<super::Live>,
     settings: Res<HudSettings>,
-    mut look: ResMut<super::look::LookSettings>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     if !settings.visible {
@@ -81,10 +78,6 @@ pub fn hud_ui(
         if let Some(s) = &server {
             ui.label(format!("data server: {}", s.0));
         }
-        super::live::live_ui(ui, &live);
-        let mut chosen = *look;
-        super::look::look_ui(ui, &mut chosen);
-        look.set_if_neq(chosen);
         let errors: Vec<String> =
             sets.iter().flat_map(|t| t.errors.iter().map(|e| format!("{}: {}", e.url, e.message))).collect();
         if !errors.is_empty() {

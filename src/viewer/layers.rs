@@ -8,6 +8,7 @@ use bevy_egui::{EguiContexts, egui};
 
 use super::catalog::{CatalogStatus, LayerSource};
 use super::hud::HudSettings;
+use super::look::{LookSettings, look_ui};
 use super::tiles::{TileLayer, TilesSettings};
 use super::views::{MAIN_VIEW_LAYER, SECOND_VIEW_LAYER, ViewLayout};
 use crate::protocol::catalog::TilesetLayer;
@@ -80,6 +81,7 @@ type LayerRows<'w, 's> = Query<
 pub fn layers_ui(
     mut contexts: EguiContexts,
     (hud, layout, catalog): (Res<HudSettings>, Res<ViewLayout>, Res<CatalogStatus>),
+    mut look: ResMut<LookSettings>,
     mut settings: ResMut<TilesSettings>,
     mut layers: LayerRows,
     mut adding: Local<String>,
@@ -90,6 +92,9 @@ pub fn layers_ui(
         return Ok(());
     }
     egui::Window::new("Layers").default_pos([10.0, 330.0]).default_open(false).show(ctx, |ui| {
+        let mut chosen = *look;
+        look_ui(ui, &mut chosen);
+        look.set_if_neq(chosen);
         let mut changed = settings.clone();
         ui.add(egui::Slider::new(&mut changed.max_sse, 1.0..=64.0).logarithmic(true).text("max SSE px"));
         let mut cache_mb = changed.cache_bytes >> 20;

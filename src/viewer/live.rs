@@ -5,9 +5,10 @@
 use std::collections::{HashMap, VecDeque};
 
 use bevy::prelude::*;
-use bevy_egui::egui;
+use bevy_egui::{EguiContexts, egui};
 
 use super::camera::GeoCamera;
+use super::hud::HudSettings;
 use crate::geo::WGS84;
 use crate::platform::{Runtime, Socket, SocketEvent};
 use crate::protocol::live::{AlarmEvent, ClientMessage, ServerMessage};
@@ -279,14 +280,25 @@ fn clock(time_ms: i64) -> String {
 }
 
 /// The live layer's section of the HUD.
-pub fn live_ui(ui: &mut egui::Ui, live: &Live) {
+/// The live sensors' panel, while a data server feeds them.
+pub fn live_panel_ui(mut contexts: EguiContexts, live: Res<Live>, hud: Res<HudSettings>) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    if hud.visible && live.status != LiveStatus::Off {
+        egui::Window::new("Live sensors")
+            .default_pos([10.0, 190.0])
+            .resizable(false)
+            .show(ctx, |ui| live_ui(ui, &live));
+    }
+    Ok(())
+}
+
+fn live_ui(ui: &mut egui::Ui, live: &Live) {
     let status = match &live.status {
         LiveStatus::Off => return,
         LiveStatus::Connecting => "connecting…".to_owned(),
         LiveStatus::Open => "live".to_owned(),
         LiveStatus::Retrying { reason, retry_in_s } => format!("offline, retry in {retry_in_s:.0} s: {reason}"),
     };
-    ui.separator();
     ui.label(format!("Sensors: {status}"));
     if live.status == LiveStatus::Open {
         ui.horizontal(|ui| {

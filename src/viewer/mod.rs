@@ -45,6 +45,7 @@ pub use hud::Attribution;
 use hud::FrameTimes;
 use origin::FloatingOrigin;
 use picking::Picked;
+pub use picking::{FeaturePicked, PickedFeature};
 
 use crate::platform::Runtime;
 
@@ -110,7 +111,9 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
             Update,
             (frame_first_tileset, fly_home, camera::controls, camera::apply).chain().before(TilesSystems::Select),
         )
-        .add_systems(Update, (picking::pick, hud::frame_times, hud::toggle))
+        .add_message::<FeaturePicked>()
+        .add_systems(Update, (picking::pick, picking::follow_picks).chain())
+        .add_systems(Update, (hud::frame_times, hud::toggle))
         .add_systems(Update, (theme::offer_properties, theme::fit_theme).before(FeatureStateSystems))
         .add_systems(PostUpdate, origin::sync_transforms.before(TransformSystems::Propagate))
         .add_systems(
@@ -118,6 +121,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
             (
                 hud::hud_ui,
                 layers::layers_ui,
+                live::live_panel_ui,
                 picking::feature_ui,
                 theme::theme_ui,
                 planning::planning_ui,

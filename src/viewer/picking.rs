@@ -16,20 +16,20 @@ use crate::geo::ray_triangle;
 use crate::theme::TileProperties;
 use crate::tiles::content::TileContent;
 
-/// A picked feature and its properties.
+/// A picked feature: which one, and its properties as text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Feature {
-    pub id: u32,
+pub struct PickedFeature {
+    pub at: FeatureRef,
     pub properties: Vec<(String, String)>,
 }
 
+/// What a click picked (`None`: nothing, or the pick was dismissed). Panels react to it.
+#[derive(Message, Debug, Clone, PartialEq)]
+pub struct FeaturePicked(pub Option<PickedFeature>);
+
+/// The feature the panel shows (the last pick).
 #[derive(Resource, Default)]
-pub struct Picked {
-    pub feature: Option<Feature>,
-    press: Option<Vec2>,
-    /// Set by the HUD when the panel is closed.
-    pub clear: bool,
-}
+pub struct Picked(pub Option<PickedFeature>);
 
 /// The nearest hit of a local-space ray on a triangle whose first vertex `shown` accepts:
 /// (distance, that vertex).
@@ -62,29 +62,23 @@ fn properties(contents: &[std::sync::Arc<TileContent>], id: u32) -> Vec<(String,
         .unwrap_or_default()
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A click (not the end of an orbit drag, and not on a panel) casts a ray from the view under the
+/// cursor against the shown tiles' triangles (hidden features let it through) and says what it hit.
 pub fn pick(
-    buttons: Res<ButtonInput<MouseButton>>,
+    (buttons, mut press): (Res<ButtonInput<MouseButton>>, Local<Option<Vec2>>),
     windows: Query<&Window, With<PrimaryWindow>>,
     cameras: Query<(&Camera, &GlobalTransform), With<Camera3d>>,
     parts: Query<(&TilePart, &GlobalTransform, &GeoTransform, &Visibility)>,
-    sets: Tilesets,
-    mut picked: ResMut<Picked>,
-    mut style: ResMut<FeatureStyle>,
+    (sets, style): (Tilesets, Res<FeatureStyle>),
     mut egui: bevy_egui::EguiContexts,
+    mut picks: MessageWriter<FeaturePicked>,
 ) {
-    if picked.clear {
-        picked.clear = false;
-        picked.feature = None;
-        style.highlighted = None;
-    }
     let Ok(window) = windows.single() else { return };
     let Some(cursor) = window.cursor_position() else { return };
     if buttons.just_pressed(MouseButton::Left) {
-        picked.press = Some(cursor);
+        *press = Some(cursor);
     }
-    // A click, not the end of an orbit drag, and not on the HUD.
-    let clicked = buttons.just_released(MouseButton::Left) && picked.press.is_some_and(|p| p.distance(cursor) < 4.0);
+    let clicked = buttons.just_released(MouseButton::Left) && press.is_some_and(|p| p.distance(cursor) < 4.0);
     if !clicked || egui.ctx_mut().is_ok_and(|c| c.egui_wants_pointer_input()) {
         return;
     }
@@ -107,62 +101,77 @@ pub fn pick(
             }
         }
     }
-    let Some((_, part, vertex)) = best else {
+    let picked = best.and_then(|(_, part, vertex)| {
+        let id = part.pick.as_ref()?.feature_ids.as_ref()?[vertex as usize];
+        let t = sets.get(part.layer)?;
+        let properties = properties(&t.contents(part.key), id);
+        info!("picked feature {id} of {}: {:?}", t.url, properties.iter().find(|(k, _)| k == "id" || k == "name"));
+        Some(PickedFeature { at: FeatureRef { layer: part.layer, key: part.key, id }, properties })
+    });
+    if picked.is_none() {
         info!("nothing pickable under the cursor");
-        picked.feature = None;
-        style.highlighted = None;
-        return;
-    };
-    let g = part.pick.as_ref().expect("checked");
-    let ids = g.feature_ids.as_ref().expect("checked");
-    let id = ids[vertex as usize];
-    let Some(t) = sets.get(part.layer) else { return };
-    let contents = t.contents(part.key);
-    let feature = Feature { id, properties: properties(&contents, id) };
-    info!("picked feature {id} of {}: {:?}", t.url, feature.properties.iter().find(|(k, _)| k == "id" || k == "name"));
-    picked.feature = Some(feature);
-    style.highlighted = Some(FeatureRef { layer: part.layer, key: part.key, id });
+    }
+    picks.write(FeaturePicked(picked));
+}
+
+/// The feature panel follows the picks, and the picked feature is highlighted.
+pub fn follow_picks(
+    mut picks: MessageReader<FeaturePicked>,
+    mut picked: ResMut<Picked>,
+    mut style: ResMut<FeatureStyle>,
+) {
+    if let Some(FeaturePicked(last)) = picks.read().last() {
+        let at = last.as_ref().map(|f| f.at);
+        if style.highlighted != at {
+            style.highlighted = at;
+        }
+        picked.0 = last.clone();
+    }
 }
 
 /// The picked feature's panel: its properties, and hiding or x-raying it (until "Show all").
 pub fn feature_ui(
     mut contexts: EguiContexts,
-    mut picked: ResMut<Picked>,
+    picked: Res<Picked>,
     mut style: ResMut<FeatureStyle>,
     hud: Res<HudSettings>,
+    mut picks: MessageWriter<FeaturePicked>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     if !hud.visible {
         return Ok(());
     }
-    let Some(feature) = picked.feature.as_ref() else { return Ok(()) };
+    let Some(feature) = picked.0.as_ref() else { return Ok(()) };
     let mut open = true;
-    egui::Window::new(format!("Feature {}", feature.id)).open(&mut open).default_pos([10.0, 320.0]).show(ctx, |ui| {
-        egui::Grid::new("props").striped(true).show(ui, |ui| {
-            for (k, v) in &feature.properties {
-                ui.label(k);
-                ui.label(v);
-                ui.end_row();
-            }
-        });
-        ui.horizontal(|ui| {
-            let target = style.highlighted;
-            for (label, flags) in [("Hide", FeatureState::HIDDEN), ("X-ray", FeatureState::XRAY)] {
-                if let Some(f) = target
-                    && ui.button(label).clicked()
-                {
-                    style.overrides.retain(|(o, _)| *o != f);
-                    style.overrides.push((f, flags));
+    egui::Window::new(format!("Feature {}", feature.at.id)).open(&mut open).default_pos([10.0, 320.0]).show(
+        ctx,
+        |ui| {
+            egui::Grid::new("props").striped(true).show(ui, |ui| {
+                for (k, v) in &feature.properties {
+                    ui.label(k);
+                    ui.label(v);
+                    ui.end_row();
                 }
-            }
-            let hidden = style.overrides.len();
-            if ui.add_enabled(hidden > 0, egui::Button::new(format!("Show all ({hidden})"))).clicked() {
-                style.overrides.clear();
-            }
-        });
-    });
+            });
+            ui.horizontal(|ui| {
+                let target = Some(feature.at);
+                for (label, flags) in [("Hide", FeatureState::HIDDEN), ("X-ray", FeatureState::XRAY)] {
+                    if let Some(f) = target
+                        && ui.button(label).clicked()
+                    {
+                        style.overrides.retain(|(o, _)| *o != f);
+                        style.overrides.push((f, flags));
+                    }
+                }
+                let hidden = style.overrides.len();
+                if ui.add_enabled(hidden > 0, egui::Button::new(format!("Show all ({hidden})"))).clicked() {
+                    style.overrides.clear();
+                }
+            });
+        },
+    );
     if !open {
-        picked.clear = true;
+        picks.write(FeaturePicked(None));
     }
     Ok(())
 }
@@ -170,6 +179,27 @@ pub fn feature_ui(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pick_message_drives_the_panel_and_the_highlight() {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .add_message::<FeaturePicked>()
+            .init_resource::<Picked>()
+            .init_resource::<FeatureStyle>()
+            .add_systems(Update, follow_picks);
+        let at = FeatureRef { layer: Entity::from_raw_u32(3).unwrap(), key: Default::default(), id: 42 };
+        let feature = PickedFeature { at, properties: vec![("height".into(), "12".into())] };
+        app.world_mut().write_message(FeaturePicked(Some(feature.clone())));
+        app.update();
+        assert_eq!(app.world().resource::<Picked>().0, Some(feature));
+        assert_eq!(app.world().resource::<FeatureStyle>().highlighted, Some(at));
+        // Dismissed (a click on nothing, or the panel closed): nothing shown, nothing highlighted.
+        app.world_mut().write_message(FeaturePicked(None));
+        app.update();
+        assert_eq!(app.world().resource::<Picked>().0, None);
+        assert_eq!(app.world().resource::<FeatureStyle>().highlighted, None);
+    }
 
     #[test]
     fn rays_hit_the_nearest_triangle() {
