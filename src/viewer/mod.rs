@@ -1,7 +1,9 @@
 //! The Bevy client (feature `client`): one plugin or system group per concern over the
-//! engine-free core, shared by the desktop viewer (`desktop`, feature `viewer`) and the browser
-//! (`crate::platform`, feature `web`).
+//! engine-free core, and the two composition roots: the desktop viewer (`desktop`, feature
+//! `viewer`) and the browser (`browser`, feature `web`).
 
+#[cfg(feature = "web")]
+pub mod browser;
 mod camera;
 #[cfg(feature = "viewer")]
 mod capture;

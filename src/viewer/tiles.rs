@@ -354,7 +354,10 @@ impl TileLayer {
             error!("tile {}: {}", e.url, e.message);
         }
         self.errors.extend(result.errors);
-        let busy = result.stats.requests_in_flight + result.stats.requests_started + result.stats.requests_queued > 0;
+        // Loads held back by a budget that the view alone overruns wait for the view to change:
+        // as settled as it gets.
+        let s = &result.stats;
+        let busy = s.requests_in_flight + s.requests_started > 0 || (s.requests_queued > 0 && !s.over_budget);
         self.idle_frames = if busy { 0 } else { self.idle_frames + 1 };
         self.stats = result.stats;
         for key in &result.to_render {
