@@ -91,6 +91,12 @@ pub struct PickGeometry {
 }
 
 impl PickGeometry {
+    pub fn byte_size(&self) -> usize {
+        self.positions.len() * 12
+            + self.indices.as_ref().map_or(0, |i| i.len() * 4)
+            + self.feature_ids.as_ref().map_or(0, |f| f.len() * 4)
+    }
+
     /// The vertex indices of each triangle, indexed or not.
     pub fn triangles(&self) -> impl Iterator<Item = [u32; 3]> + '_ {
         let n = self.indices.as_ref().map_or(self.positions.len(), Vec::len) / 3;
@@ -114,8 +120,11 @@ pub struct TilePart {
 #[relationship_target(relationship = TilePart, linked_spawn)]
 pub struct LayerParts(Vec<Entity>);
 
+/// A prepared part and, for triangles, the geometry picking keeps (made beside it, off the frame).
+type PreparedPart = (RenderPart, Option<Arc<PickGeometry>>);
+
 enum Built {
-    Building(Task<Result<Vec<RenderPart>, String>>),
+    Building(Task<Result<Vec<PreparedPart>, String>>),
     Ready(Vec<Entity>),
 }
 
@@ -384,7 +393,16 @@ impl TileLayer {
         let task = AsyncComputeTaskPool::get().spawn(async move {
             let mut out = Vec::new();
             for c in &contents {
-                out.extend(prepare(c, up, &ecef)?);
+                out.extend(prepare(c, up, &ecef)?.into_iter().map(|part| {
+                    let pick = (!part.points).then(|| {
+                        Arc::new(PickGeometry {
+                            positions: part.positions.clone(),
+                            indices: part.indices.clone(),
+                            feature_ids: part.feature_ids.clone(),
+                        })
+                    });
+                    (part, pick)
+                }));
             }
             Ok(out)
         });
@@ -481,20 +499,11 @@ fn build(
             match result {
                 Ok(parts) => {
                     // One state table for the tile's features, shared by its parts.
-                    let features = parts.iter().filter_map(|p| p.feature_ids.as_ref()?.iter().max()).max();
+                    let features = parts.iter().filter_map(|(p, _)| p.feature_ids.as_ref()?.iter().max()).max();
                     let table = features.and_then(|max| new_table(max.saturating_add(1), &mut images));
                     let mut engine_bytes = 0;
-                    for mut part in parts {
-                        engine_bytes += part.byte_size();
-                        let pick = (!part.points).then(|| {
-                            engine_bytes +=
-                                part.positions.len() * 16 + part.indices.as_ref().map_or(0, |i| i.len() * 4);
-                            Arc::new(PickGeometry {
-                                positions: part.positions.clone(),
-                                indices: part.indices.clone(),
-                                feature_ids: part.feature_ids.clone(),
-                            })
-                        });
+                    for (mut part, pick) in parts {
+                        engine_bytes += part.byte_size() + pick.as_ref().map_or(0, |p| p.byte_size());
                         let part_table = table.as_ref().filter(|_| part.feature_ids.is_some());
                         let placements = std::mem::take(&mut part.tile_from_part);
                         let (mesh, material) =
