@@ -33,9 +33,8 @@ fn empty_app(cache_bytes: usize) -> App {
 }
 
 fn add_layer(app: &mut App, url: String) -> Entity {
-    let settings = app.world().resource::<TilesSettings>().clone();
     let layer = Layer { id: url.clone(), name: url.clone() };
-    app.world_mut().spawn((layer, TileLayer::new(url, &settings))).id()
+    app.world_mut().spawn((layer, TileLayer::new(url))).id()
 }
 
 /// The first layer (the only one, in most tests).

@@ -10,7 +10,6 @@ use bevy::prelude::*;
 use super::hud::Attribution;
 use super::layers::{Layer, spawn_tileset};
 use super::planning::Scenarios;
-use super::tiles::TilesSettings;
 use crate::platform::Runtime;
 use crate::protocol::catalog::{CameraLayer, Catalog, ModelLayer, SensorLayer};
 
@@ -102,7 +101,6 @@ async fn load(url: &str) -> Result<Catalog, String> {
 fn receive_catalog(
     pending: Res<Pending>,
     source: Option<Res<CatalogSource>>,
-    settings: Res<TilesSettings>,
     mut scenarios: ResMut<Scenarios>,
     mut attribution: ResMut<Attribution>,
     mut status: ResMut<CatalogStatus>,
@@ -118,17 +116,17 @@ fn receive_catalog(
             return;
         }
     };
-    *status = CatalogStatus::Loaded(add_layers(&catalog, &source, &settings, &mut commands));
+    *status = CatalogStatus::Loaded(add_layers(&catalog, &source, &mut commands));
     scenarios.0.extend(catalog.scenarios);
     attribution.0.extend(catalog.attribution);
 }
 
 /// Spawns a layer for every entry of the catalog; returns how many.
-fn add_layers(catalog: &Catalog, source: &CatalogSource, settings: &TilesSettings, commands: &mut Commands) -> usize {
+fn add_layers(catalog: &Catalog, source: &CatalogSource, commands: &mut Commands) -> usize {
     let mut count = 0;
     if source.stream_tilesets {
         for t in catalog.tileset_layers(&source.server) {
-            let e = spawn_tileset(commands, &t, settings);
+            let e = spawn_tileset(commands, &t);
             commands.entity(e).insert(LayerSource::Tileset);
             count += 1;
         }

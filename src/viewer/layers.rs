@@ -55,18 +55,18 @@ pub fn name_of(url: &str) -> String {
 }
 
 /// Spawns a layer streaming `source` (its URL absolute).
-pub fn spawn_tileset(commands: &mut Commands, source: &TilesetLayer, settings: &TilesSettings) -> Entity {
+pub fn spawn_tileset(commands: &mut Commands, source: &TilesetLayer) -> Entity {
     let layer = Layer { id: source.id.clone(), name: source.name.clone() };
-    commands.spawn((layer, TileLayer::new(source.url.clone(), settings))).id()
+    commands.spawn((layer, TileLayer::new(source.url.clone()))).id()
 }
 
 /// The tileset layers to open at start.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct StartLayers(pub Vec<TilesetLayer>);
 
-pub fn open_start_layers(start: Res<StartLayers>, settings: Res<TilesSettings>, mut commands: Commands) {
+pub fn open_start_layers(start: Res<StartLayers>, mut commands: Commands) {
     for source in &start.0 {
-        spawn_tileset(&mut commands, source, &settings);
+        spawn_tileset(&mut commands, source);
     }
 }
 
@@ -141,7 +141,7 @@ pub fn layers_ui(
             if ui.button("Add").clicked() && !adding.trim().is_empty() {
                 let url = adding.trim().to_owned();
                 let source = TilesetLayer { id: url.clone(), name: name_of(&url), url };
-                spawn_tileset(&mut commands, &source, &settings);
+                spawn_tileset(&mut commands, &source);
                 adding.clear();
             }
         });

@@ -149,17 +149,12 @@ pub struct TileLayer {
 }
 
 impl TileLayer {
-    /// A layer streaming the tileset at `url`, spawned with a [`Layer`] (its id and name).
-    pub fn new(url: impl Into<String>, settings: &TilesSettings) -> Self {
+    /// A layer streaming the tileset at `url`, spawned with a [`Layer`] (its id and name). It
+    /// streams by [`TilesSettings`], which `select` applies every frame, before each update.
+    pub fn new(url: impl Into<String>) -> Self {
         let url = url.into();
-        let options = TilesetOptions {
-            maximum_screen_space_error: settings.max_sse,
-            maximum_cached_bytes: settings.cache_bytes,
-            maximum_simultaneous_requests: settings.max_requests,
-            ..Default::default()
-        };
         Self {
-            tileset: Tileset::new(url.clone(), options),
+            tileset: Tileset::new(url.clone(), TilesetOptions::default()),
             url,
             built: HashMap::new(),
             lineage: HashMap::new(),
