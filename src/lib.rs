@@ -9,6 +9,7 @@
 pub mod extrude;
 pub mod feature_state;
 pub mod geo;
+pub mod markers;
 pub mod scenario;
 pub mod theme;
 pub mod tiles;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use citytwin_protocol::live::{AlarmEvent, ServerMessage};
+use citytwin_protocol::live::{AlarmEvent, MAX_SITES_PER_MESSAGE, ServerMessage, Site};
 use citytwin_protocol::sensors::{AlarmLevel, SensorKind};
 use citytwin_server::store::Store;
 use citytwin_server::{Config, ServerHandle};
@@ -38,14 +38,73 @@ async fn next_any(ws: &mut Ws) -> ServerMessage {
     }
 }
 
-/// The next message that is not a heartbeat (one comes at once on connecting, then every 10 s).
+/// The next message that is not a heartbeat (one comes at once on connecting, then every 10 s)
+/// nor sites (checked by `sites_come_once_per_connection_inside_the_subscription`).
 async fn next(ws: &mut Ws) -> ServerMessage {
     loop {
         match next_any(ws).await {
-            ServerMessage::Heartbeat { .. } => continue,
+            ServerMessage::Heartbeat { .. } | ServerMessage::Sites { .. } => continue,
             m => return m,
         }
     }
+}
+
+/// After `Subscribed`: the sites sent, up to the next other message (returned too).
+async fn sites_then(ws: &mut Ws) -> (Vec<Site>, ServerMessage) {
+    let mut sites = Vec::new();
+    loop {
+        match next_any(ws).await {
+            ServerMessage::Heartbeat { .. } => continue,
+            ServerMessage::Sites { sites: s } => {
+                assert!(s.len() <= MAX_SITES_PER_MESSAGE);
+                sites.extend(s);
+            }
+            m => return (sites, m),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sites_come_once_per_connection_inside_the_subscription() {
+    let data = tempfile::tempdir().unwrap();
+    let mut c = config(data.path());
+    c.sensors.count = 25_000;
+    let server = ServerHandle::start(c).unwrap();
+    let mut ws = connect(&server).await;
+    let bbox = [113.9, 22.4, 114.2, 22.7];
+    let subscribe = format!(r#"{{"type":"subscribe","layers":["sensors/pm25","sensors/noise"],"bbox":{bbox:?}}}"#);
+    send(&mut ws, &subscribe).await;
+    let ServerMessage::Subscribed { sensors, .. } = next(&mut ws).await else { panic!("subscribed first") };
+    let (sites, then) = sites_then(&mut ws).await;
+    assert!(sensors > MAX_SITES_PER_MESSAGE / 2, "{sensors}");
+    assert_eq!(sites.len(), sensors, "one site per matched sensor");
+    for Site(_, kind, lon, lat, _) in &sites {
+        assert!(matches!(kind, SensorKind::Pm25 | SensorKind::Noise));
+        assert!((bbox[0]..=bbox[2]).contains(lon) && (bbox[1]..=bbox[3]).contains(lat));
+    }
+    let ServerMessage::Values { readings, .. } = then else { panic!("then the snapshot") };
+    let mut read: Vec<u32> = readings.iter().map(|r| r.0).collect();
+    let mut placed: Vec<u32> = sites.iter().map(|s| s.0).collect();
+    read.sort();
+    placed.sort();
+    assert_eq!(read, placed, "a site for every sensor of the snapshot");
+    // The same subscription again: nothing new to place.
+    send(&mut ws, &subscribe).await;
+    assert!(matches!(next(&mut ws).await, ServerMessage::Subscribed { .. }));
+    let (again, _) = sites_then(&mut ws).await;
+    assert!(again.is_empty(), "{} sites sent twice", again.len());
+    // A new connection is sent them afresh.
+    let mut other = connect(&server).await;
+    send(&mut other, &subscribe).await;
+    assert!(matches!(next(&mut other).await, ServerMessage::Subscribed { .. }));
+    assert_eq!(sites_then(&mut other).await.0.len(), sensors);
+    // Every layer the public may see: the new sites include none of the gas pipelines.
+    send(&mut other, r#"{"type":"subscribe"}"#).await;
+    let ServerMessage::Subscribed { sensors: all, .. } = next(&mut other).await else { panic!("subscribed") };
+    let (rest, _) = sites_then(&mut other).await;
+    assert_eq!(rest.len(), all - sensors, "the sites not sent yet");
+    assert!(rest.iter().all(|s| s.1 != SensorKind::GasPressure), "no gas site reaches the public");
+    assert!(rest.iter().any(|s| s.1 == SensorKind::WaterLevel));
 }
 
 async fn send(ws: &mut Ws, json: &str) {
@@ -280,7 +339,14 @@ async fn a_stalled_reader_gets_fewer_fresher_messages_than_ticks_and_is_dropped_
     let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{}/live", server.addr), stream).await.unwrap();
     send(&mut ws, r#"{"type":"subscribe"}"#).await;
     assert!(matches!(next(&mut ws).await, ServerMessage::Subscribed { .. }));
-    assert!(matches!(next(&mut ws).await, ServerMessage::Values { .. }));
+    // The sites take a while through this buffer: alarms raised meanwhile come before the values.
+    loop {
+        match next(&mut ws).await {
+            ServerMessage::Values { .. } => break,
+            ServerMessage::Alarm(_) => continue,
+            m => panic!("values, or alarms before them: {m:?}"),
+        }
+    }
 
     // Stall for 12 ticks, then drain: a server that queued would now deliver about 12 messages; one
     // that coalesces delivers what the socket buffers held and then the newest values.

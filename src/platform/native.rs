@@ -96,6 +96,20 @@ impl Socket {
     }
 }
 
+/// Lets freed tile buffers go back to the system. glibc serves a large allocation from its own
+/// mapping, unmapped when freed, but raises that threshold to the size of each such block freed
+/// (up to 32 MiB): after the first tiles come and go, every tile's arrays land in the heap arenas,
+/// whose freed space stays with the process. A fixed threshold (glibc's initial 128 KiB) keeps
+/// them mapped (the README's memory figures show the difference).
+#[cfg(feature = "viewer")]
+pub fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it is called before the viewer starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
+    }
+}
+
 /// Bevy's default plugins with this window.
 pub fn default_plugins(window: Window) -> PluginGroupBuilder {
     DefaultPlugins.set(WindowPlugin { primary_window: Some(window), ..default() }).disable::<bevy::log::LogPlugin>()

@@ -4,8 +4,10 @@
 //!    see), and an area: a WGS84 bbox, or slippy-map tiles `z/x/y`. It may resubscribe at any time.
 //!    After a reconnect it sends `resume_after_alarm` with the last alarm `seq` it saw.
 //! 2. The server answers [`ServerMessage::Subscribed`] with the sensors it matched and its alarm
-//!    cursor (`resume_after_alarm`, or its newest alarm), then every alarm of the subscription after
-//!    the cursor, then a [`ServerMessage::Values`] snapshot.
+//!    cursor (`resume_after_alarm`, or its newest alarm), then [`ServerMessage::Sites`]: where each
+//!    matched sensor is, for those not yet sent on this connection (at most [`MAX_SITES_PER_MESSAGE`]
+//!    a message), then every alarm of the subscription after the cursor, then a
+//!    [`ServerMessage::Values`] snapshot.
 //! 3. Then at most once a second: [`ServerMessage::Values`] with only the values that changed since
 //!    the last message to this client (so at most 1 Hz per sensor), and [`ServerMessage::Alarm`]s
 //!    in `seq` order. A slow client never builds a queue: each message carries the latest values.
@@ -44,6 +46,14 @@ pub enum ClientMessage {
     },
 }
 
+/// Where a sensor is: `[sensor, kind, lon_deg, lat_deg, height_m]` (WGS84, height above the
+/// ellipsoid).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Site(pub u32, pub SensorKind, pub f64, pub f64, pub f32);
+
+/// The most sites one [`ServerMessage::Sites`] carries (about 0.5 MB of JSON).
+pub const MAX_SITES_PER_MESSAGE: usize = 10_000;
+
 /// One sensor's latest reading: `[sensor, value, level]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Reading(pub u32, pub f32, pub AlarmLevel);
@@ -57,6 +67,10 @@ pub enum ServerMessage {
         /// Alarms after this `seq` follow.
         #[serde(default)]
         alarm_cursor: u64,
+    },
+    /// Where the subscription's sensors are (each sensor once per connection).
+    Sites {
+        sites: Vec<Site>,
     },
     /// Changed readings; `time_ms` is when the newest of them was measured (Unix ms).
     Values {

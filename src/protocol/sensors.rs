@@ -78,17 +78,22 @@ impl SensorKind {
         matches!(self, SensorKind::GasPressure)
     }
 
-    /// The alarm level of a value: (warning, alarm) thresholds, above for most kinds and
-    /// below for gas pressure (a leak drops the pressure).
-    pub fn level(self, value: f64) -> AlarmLevel {
-        let (warn, alarm, above) = match self {
+    /// The (warning, alarm) thresholds and whether values above them (true) or below them
+    /// (gas pressure: a leak drops the pressure) are beyond.
+    pub fn thresholds(self) -> (f64, f64, bool) {
+        match self {
             SensorKind::WaterLevel => (2.0, 2.5, true),
             SensorKind::GasPressure => (360.0, 300.0, false),
             SensorKind::Pm25 => (50.0, 75.0, true),
             SensorKind::TrafficFlow => (1500.0, 1800.0, true),
             SensorKind::ParkingOccupancy => (95.0, 99.0, true),
             SensorKind::Noise => (75.0, 85.0, true),
-        };
+        }
+    }
+
+    /// The alarm level of a value against its [`thresholds`](Self::thresholds).
+    pub fn level(self, value: f64) -> AlarmLevel {
+        let (warn, alarm, above) = self.thresholds();
         let beyond = |t: f64| if above { value >= t } else { value <= t };
         if beyond(alarm) {
             AlarmLevel::Alarm

@@ -109,6 +109,8 @@ pub struct Bench {
     leg: usize,
     arrived: Option<Instant>,
     peak_rss_kb: u64,
+    /// The most the tile layers counted against the budget at once.
+    peak_tile_bytes: usize,
     pub done: bool,
 }
 
@@ -148,6 +150,7 @@ fn bench_flight(
     bench.frame_ms.push(ms);
     bench.tiles_ms.push(tiles_time.this_frame.as_secs_f32() * 1000.0);
     bench.peak_rss_kb = bench.peak_rss_kb.max(rss_kb());
+    bench.peak_tile_bytes = bench.peak_tile_bytes.max(sets.totals().bytes_used);
     if cam.flight.is_none() {
         if bench.leg < legs.len() {
             cam.fly_to(&legs[bench.leg], 6.0);
@@ -178,10 +181,11 @@ fn bench_flight(
                 at(&tiles, 1.0)
             );
             println!(
-                "bench-flight: fetched {:.1} MB, {loaded} tiles loaded, converged {:.1} s after start, peak RSS {:.0} MB",
+                "bench-flight: fetched {:.1} MB, {loaded} tiles loaded, converged {:.1} s after start, peak RSS {:.0} MB, peak tile bytes counted {:.0} MB",
                 fetcher.bytes_fetched() as f64 / 1e6,
                 (arrived - bench.started.unwrap_or(arrived)).as_secs_f64(),
-                bench.peak_rss_kb as f64 / 1024.0
+                bench.peak_rss_kb as f64 / 1024.0,
+                bench.peak_tile_bytes as f64 / (1 << 20) as f64
             );
             bench.done = true;
             exit.write(AppExit::Success);

@@ -165,6 +165,7 @@ pub struct EmbeddedServer(pub embedded::Embedded);
 
 /// Runs the viewer until its window closes (or a screenshot or bench flight ends it).
 pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
+    crate::platform::return_freed_memory();
     let args = merge(args)?;
     let r = resolve(&args)?;
     let named = r.tilesets.iter().map(|t| t.url.as_str());

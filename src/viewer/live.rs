@@ -11,7 +11,7 @@ use super::camera::GeoCamera;
 use super::hud::HudSettings;
 use crate::geo::WGS84;
 use crate::platform::{Runtime, Socket, SocketEvent};
-use crate::protocol::live::{AlarmEvent, ClientMessage, ServerMessage};
+use crate::protocol::live::{AlarmEvent, ClientMessage, Reading, ServerMessage, Site};
 use crate::protocol::sensors::AlarmLevel;
 
 /// Where the stream is; `None` turns the layer off.
@@ -91,10 +91,18 @@ impl Default for Live {
     }
 }
 
+/// What a message brought for the scene (the markers layer): sensors placed, readings changed.
+#[derive(Message, Debug, Clone, PartialEq)]
+pub enum SensorNews {
+    Sites(Vec<Site>),
+    Readings(Vec<Reading>),
+}
+
 impl Live {
-    /// Applies one server message.
-    pub fn apply(&mut self, msg: ServerMessage) {
+    /// Applies one server message; returns what it brought for the scene.
+    pub fn apply(&mut self, msg: ServerMessage) -> Option<SensorNews> {
         match msg {
+            ServerMessage::Sites { sites } => return Some(SensorNews::Sites(sites)),
             ServerMessage::Subscribed { sensors, alarm_cursor, .. } => {
                 self.subscribed = sensors;
                 self.readings.clear();
@@ -103,11 +111,12 @@ impl Live {
             }
             ServerMessage::Values { readings, .. } => {
                 self.updates += readings.len() as u64;
-                self.readings.extend(readings.into_iter().map(|r| (r.0, (r.1, r.2))));
+                self.readings.extend(readings.iter().map(|r| (r.0, (r.1, r.2))));
+                return Some(SensorNews::Readings(readings));
             }
             ServerMessage::Alarm(a) => {
                 if self.alarm_cursor.is_some_and(|s| a.seq <= s) {
-                    return; // replayed after a resume: already seen
+                    return None; // replayed after a resume: already seen
                 }
                 self.alarm_cursor = Some(a.seq);
                 self.alarms.push_front(a);
@@ -118,6 +127,7 @@ impl Live {
             ServerMessage::Pong { .. } => {}
             ServerMessage::Error { message } => self.problem(format!("server: {message}")),
         }
+        None
     }
 
     /// Every alarm up to `seq` has been received.
@@ -126,10 +136,13 @@ impl Live {
     }
 
     /// Applies a text frame; an unreadable one is counted and reported once.
-    pub fn apply_text(&mut self, text: &str) {
+    pub fn apply_text(&mut self, text: &str) -> Option<SensorNews> {
         match serde_json::from_str::<ServerMessage>(text) {
             Ok(msg) => self.apply(msg),
-            Err(e) => self.problem(format!("unreadable message: {e}")),
+            Err(e) => {
+                self.problem(format!("unreadable message: {e}"));
+                None
+            }
         }
     }
 
@@ -198,6 +211,7 @@ impl Plugin for LivePlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<LiveSettings>()
             .init_resource::<Live>()
+            .add_message::<SensorNews>()
             .add_systems(Update, (connect, receive, follow_camera).chain().in_set(LiveSystems));
     }
 }
@@ -218,7 +232,7 @@ fn connect(settings: Res<LiveSettings>, runtime: Res<Runtime>, time: Res<Time<Re
     live.status = LiveStatus::Connecting;
 }
 
-fn receive(cam: Res<GeoCamera>, mut live: ResMut<Live>) {
+fn receive(cam: Res<GeoCamera>, mut live: ResMut<Live>, mut news: MessageWriter<SensorNews>) {
     let events = live.socket.as_ref().map(Socket::drain).unwrap_or_default();
     for event in events {
         match event {
@@ -231,7 +245,11 @@ fn receive(cam: Res<GeoCamera>, mut live: ResMut<Live>) {
                     send_subscription(&mut live, area);
                 }
             }
-            SocketEvent::Text(text) => live.apply_text(&text),
+            SocketEvent::Text(text) => {
+                if let Some(n) = live.apply_text(&text) {
+                    news.write(n);
+                }
+            }
             SocketEvent::Closed(reason) => {
                 let first = !matches!(live.status, LiveStatus::Retrying { .. });
                 if first {

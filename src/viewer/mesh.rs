@@ -6,14 +6,39 @@ use bevy::asset::RenderAssetUsages;
 use bevy::image::Image;
 use bevy::mesh::{Indices, Mesh, PrimitiveTopology};
 use bevy::prelude::*;
+use bevy::render::mesh::allocator::MeshAllocatorSettings;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
+use bevy::render::settings::{MemoryHints, RenderCreation, WgpuSettings};
+use bevy::render::slab_allocator::SlabAllocatorSettings;
+use bevy::render::{RenderApp, RenderPlugin};
 
 use super::feature_state::{FeatureStateExt, FeatureTable, TileMaterial};
 use crate::tiles::prepare::{RenderPart, Texture};
 
-/// Bevy assets of a part; a texture larger than the device's `max_texture_side` px is left out.
-/// A part with feature IDs carries them in its second UV channel for `table`, its tile's feature
-/// state table (`feature_state`).
+/// The renderer sized for memory that follows the tile budget: wgpu's default ("performance")
+/// reserves GPU memory in blocks of 128–256 MiB that stay while anything lives in them, which on
+/// a software or unified-memory GPU is host memory the budget cannot see; its "memory usage"
+/// hint takes blocks of 8–64 MiB.
+pub fn render_plugin() -> RenderPlugin {
+    let wgpu = WgpuSettings { memory_hints: MemoryHints::MemoryUsage, ..default() };
+    RenderPlugin { render_creation: RenderCreation::Automatic(Box::new(wgpu)), ..default() }
+}
+
+/// Mesh buffers that give memory back when tiles leave: a tile's mesh of more than
+/// `OWN_BUFFER_BYTES` gets its own buffer (freed with the tile) rather than a place in a shared
+/// slab, and slabs stay small, so an emptied one is freed rather than kept at its high-water size.
+pub fn frugal_mesh_buffers(app: &mut App) {
+    const OWN_BUFFER_BYTES: u64 = 2 << 20;
+    if let Some(render) = app.get_sub_app_mut(RenderApp) {
+        let slabs = SlabAllocatorSettings { max_slab_size: 32 << 20, large_threshold: OWN_BUFFER_BYTES, ..default() };
+        render.insert_resource(MeshAllocatorSettings { slab_allocator_settings: slabs, ..default() });
+    }
+}
+
+/// Bevy assets of a part, and the bytes they take on the GPU (its vertex and index buffers as
+/// uploaded, and its texture); a texture larger than the device's `max_texture_side` px is left
+/// out. A part with feature IDs carries them in its second UV channel for `table`, its tile's
+/// feature state table (`feature_state`).
 pub fn to_assets(
     part: RenderPart,
     max_texture_side: u32,
@@ -21,7 +46,7 @@ pub fn to_assets(
     meshes: &mut Assets<Mesh>,
     materials: &mut Assets<TileMaterial>,
     images: &mut Assets<Image>,
-) -> (Handle<Mesh>, Handle<TileMaterial>) {
+) -> (Handle<Mesh>, Handle<TileMaterial>, usize) {
     let topology = if part.points { PrimitiveTopology::PointList } else { PrimitiveTopology::TriangleList };
     let mut mesh = Mesh::new(topology, RenderAssetUsages::RENDER_WORLD);
     let vertices = part.positions.len();
@@ -48,6 +73,8 @@ pub fn to_assets(
     if let Some(i) = part.indices {
         mesh.insert_indices(Indices::U32(i));
     }
+    let mut gpu_bytes =
+        mesh.get_vertex_size() as usize * mesh.count_vertices() + mesh.indices().map_or(0, |i| i.len() * 4);
     let texture = part.texture.and_then(|t| {
         let fits = t.width_px <= max_texture_side && t.height_px <= max_texture_side;
         if !fits {
@@ -56,7 +83,10 @@ pub fn to_assets(
                 t.width_px, t.height_px
             );
         }
-        fits.then(|| images.add(image_of(t)))
+        fits.then(|| {
+            gpu_bytes += t.rgba8.len();
+            images.add(image_of(t))
+        })
     });
     let [r, g, b, a] = part.base_color;
     // Opaque parts with features may discard (hidden features, in the shadow maps too).
@@ -76,7 +106,7 @@ pub fn to_assets(
         ..default()
     };
     let extension = FeatureStateExt { table: table.map(|t| t.image.clone()).unwrap_or_default() };
-    (meshes.add(mesh), materials.add(TileMaterial { base, extension }))
+    (meshes.add(mesh), materials.add(TileMaterial { base, extension }), gpu_bytes)
 }
 
 /// A decoded texture as an sRGB image, its pixels moved in.

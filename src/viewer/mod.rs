@@ -18,6 +18,7 @@ mod hud;
 pub mod layers;
 mod live;
 mod look;
+pub mod markers;
 pub mod mesh;
 mod origin;
 pub mod page;
@@ -45,7 +46,7 @@ pub use views::{MAIN_VIEW_LAYER, MainView, SECOND_VIEW_LAYER, SecondView, ViewLa
 
 pub use hud::Attribution;
 use hud::FrameTimes;
-use origin::FloatingOrigin;
+pub use origin::FloatingOrigin;
 use picking::Picked;
 pub use picking::{FeaturePicked, PickedFeature};
 
@@ -85,8 +86,9 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
     let cam = config.camera.as_ref().map(GeoCamera::at);
     let origin_at = cam.as_ref().map_or(glam::DVec3::new(crate::geo::WGS84.a_m, 0.0, 0.0), |c| c.position_ecef);
     let mut app = App::new();
-    app.add_plugins(crate::platform::default_plugins(config.window))
-        .add_plugins(EguiPlugin::default())
+    app.add_plugins(crate::platform::default_plugins(config.window).set(mesh::render_plugin()));
+    mesh::frugal_mesh_buffers(&mut app);
+    app.add_plugins(EguiPlugin::default())
         // egui draws from a camera of its own (`views`), over every view.
         .insert_resource(bevy_egui::EguiGlobalSettings { auto_create_primary_context: false, ..default() })
         .init_resource::<ViewLayout>()
@@ -106,7 +108,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .init_resource::<FrameTimes>()
         .insert_resource(theme::ThemeChoice { property: config.theme, offered: Vec::new() })
         .add_plugins((TilesPlugin, FeatureStatePlugin, LivePlugin, PlanningPlugin, look::LookPlugin))
-        .add_plugins(catalog::CatalogPlugin)
+        .add_plugins((catalog::CatalogPlugin, markers::MarkersPlugin))
         .add_systems(Startup, (views::spawn_views, setup_scene, layers::open_start_layers))
         .add_systems(Update, views::layout_views)
         .add_systems(

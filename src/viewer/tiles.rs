@@ -498,11 +498,11 @@ fn build(
                     let table = features.and_then(|max| new_table(max.saturating_add(1), &mut images));
                     let mut engine_bytes = 0;
                     for (mut part, pick) in parts {
-                        engine_bytes += part.byte_size() + pick.as_ref().map_or(0, |p| p.byte_size());
                         let part_table = table.as_ref().filter(|_| part.feature_ids.is_some());
                         let placements = std::mem::take(&mut part.tile_from_part);
-                        let (mesh, material) =
+                        let (mesh, material, gpu_bytes) =
                             to_assets(part, max_texture_side, table.as_ref(), &mut meshes, &mut materials, &mut images);
+                        engine_bytes += gpu_bytes + pick.as_ref().map_or(0, |p| p.byte_size());
                         for placement in &placements {
                             let mut e = commands.spawn((
                                 Mesh3d(mesh.clone()),

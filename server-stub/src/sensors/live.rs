@@ -17,7 +17,9 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
-use citytwin_protocol::live::{AlarmEvent, ClientMessage, Reading, ServerMessage, subscription_areas};
+use citytwin_protocol::live::{
+    AlarmEvent, ClientMessage, MAX_SITES_PER_MESSAGE, Reading, ServerMessage, Site, subscription_areas,
+};
 use citytwin_protocol::sensors::SensorKind;
 use futures_util::{SinkExt, StreamExt};
 
@@ -108,6 +110,8 @@ async fn session(state: &AppState, caller: &Caller, socket: WebSocket) {
     let mut shutdown = state.shutdown.clone();
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     let mut sub: Option<Subscription> = None;
+    // Sensors whose site this connection has been sent, by index.
+    let mut sites_sent = vec![false; state.sim.sensors.len()];
     let mut bad = 0;
     loop {
         tokio::select! {
@@ -139,6 +143,7 @@ async fn session(state: &AppState, caller: &Caller, socket: WebSocket) {
                                 let s = Subscription { sensors, last_sent_s: i64::MIN, alarm_cursor: cursor };
                                 let m = ServerMessage::Subscribed { sensors: s.sensors.len(), layers, alarm_cursor: cursor };
                                 if !send(&mut tx, state, &m).await { break }
+                                if !send_sites(&mut tx, state, &s.sensors, &mut sites_sent).await { break }
                                 sub = Some(s);
                                 if !push(&mut tx, state, sub.as_mut().expect("just set")).await { break }
                             }
@@ -204,6 +209,30 @@ async fn close(tx: &mut futures_util::stream::SplitSink<WebSocket, Message>, cod
 
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Sends where `sensors` are, for those not sent on this connection before.
+async fn send_sites(
+    tx: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    state: &AppState,
+    sensors: &[u32],
+    sent: &mut [bool],
+) -> bool {
+    let new: Vec<u32> = sensors.iter().copied().filter(|i| !sent[*i as usize]).collect();
+    for batch in new.chunks(MAX_SITES_PER_MESSAGE) {
+        let sites = batch
+            .iter()
+            .map(|i| {
+                sent[*i as usize] = true;
+                let s = &state.sim.sensors[*i as usize];
+                Site(*i, s.kind, s.lon_deg, s.lat_deg, 0.0)
+            })
+            .collect();
+        if !send(tx, state, &ServerMessage::Sites { sites }).await {
+            return false;
+        }
+    }
+    true
 }
 
 /// Sends the alarms after the cursor, then the readings changed since the last message.

@@ -36,21 +36,6 @@ pub struct RenderPart {
     pub feature_ids: Option<Vec<u32>>,
 }
 
-impl RenderPart {
-    /// The bytes of its arrays and texture, as the engine uploads them.
-    pub fn byte_size(&self) -> usize {
-        let n = self.positions.len();
-        let per_vertex = 12
-            + self.normals.as_ref().map_or(0, |_| 12)
-            + self.colors.as_ref().map_or(0, |_| 16)
-            + self.uvs.as_ref().map_or(0, |_| 8)
-            + self.feature_ids.as_ref().map_or(0, |_| 4);
-        n * per_vertex
-            + self.indices.as_ref().map_or(0, |i| i.len() * 4)
-            + self.texture.as_ref().map_or(0, |t| t.rgba8.len())
-    }
-}
-
 /// A decoded texture: RGBA8, row by row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Texture {

@@ -4,6 +4,7 @@
 mod build;
 mod cache;
 mod load;
+mod memory;
 mod node;
 mod selection;
 mod shared;
@@ -41,6 +42,10 @@ pub struct TilesetOptions {
     pub preload_ancestors: bool,
     /// Cancel in-flight requests for tiles the current views no longer want.
     pub cancel_unwanted_requests: bool,
+    /// Raise the screen-space error above `maximum_screen_space_error` while the views need more
+    /// than the budget holds, and bring it back when they need less (see `memory`), so a hard
+    /// budget coarsens the picture rather than overflowing.
+    pub memory_adjusted_sse: bool,
 }
 
 impl Default for TilesetOptions {
@@ -51,6 +56,7 @@ impl Default for TilesetOptions {
             maximum_simultaneous_requests: 20,
             preload_ancestors: true,
             cancel_unwanted_requests: true,
+            memory_adjusted_sse: true,
         }
     }
 }
@@ -102,6 +108,8 @@ pub struct TilesetStats {
     pub bytes_budget: usize,
     /// Over budget even after evicting everything unused: only urgent loads go out.
     pub over_budget: bool,
+    /// The screen-space error this frame refined to: the maximum, raised while over budget.
+    pub effective_max_sse: f64,
     pub requests_total: u64,
     pub cancelled_total: u64,
     pub failures_total: usize,
@@ -171,6 +179,8 @@ pub struct Tileset {
     properties: Option<serde_json::Map<String, serde_json::Value>>,
     requests_total: u64,
     cancelled_total: u64,
+    /// The budget's factor on the maximum screen-space error (1 while the budget holds).
+    memory_sse_factor: f64,
 }
 
 /// At most this many warnings are kept (the count beyond is still in `warnings_total`).
@@ -212,6 +222,7 @@ impl Tileset {
             properties: None,
             requests_total: 0,
             cancelled_total: 0,
+            memory_sse_factor: 1.0,
         }
     }
 
@@ -228,14 +239,14 @@ impl Tileset {
         let selected = self.select(views);
         let unloaded = self.evict();
         let budget = self.options.maximum_cached_bytes;
+        self.adjust_sse_for_memory(self.bytes_used(), budget);
         self.finish_update(selected, unloaded, budget, self.bytes_used() > budget)
     }
 
     /// This frame's traversal: what to draw and what to load (nothing evicted or scheduled yet).
     fn select(&mut self, views: &[ViewState]) -> Selected {
         self.frame += 1;
-        let mut t =
-            Traversal::new(views, self.options.maximum_screen_space_error, self.frame, self.options.preload_ancestors);
+        let mut t = Traversal::new(views, self.effective_max_sse(), self.frame, self.options.preload_ancestors);
         for node in self.nodes.values_mut() {
             node.state = TileSelectionState::Unvisited;
         }
@@ -270,6 +281,7 @@ impl Tileset {
             bytes_used: self.bytes_used(),
             bytes_budget,
             over_budget,
+            effective_max_sse: self.effective_max_sse(),
             requests_total: self.requests_total,
             cancelled_total: self.cancelled_total,
             failures_total: self.errors.len(),

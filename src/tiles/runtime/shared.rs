@@ -32,6 +32,9 @@ pub fn update_shared(sets: &mut [(&mut Tileset, &[ViewState])], budget_bytes: us
         }
     }
     let over_budget = used > budget_bytes;
+    for (t, _) in sets.iter_mut() {
+        t.adjust_sse_for_memory(used, budget_bytes);
+    }
     sets.iter_mut()
         .zip(selected)
         .zip(unloaded)

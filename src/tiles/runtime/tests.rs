@@ -426,6 +426,40 @@ fn a_budget_too_small_for_the_view_lets_only_urgent_loads_through() {
 }
 
 #[test]
+fn a_view_needing_more_than_the_budget_coarsens_until_it_fits_and_refines_when_room_returns() {
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    let near = [view_from(0.0, 0.0, 500.0)];
+    h.converge(&near);
+    assert_eq!(h.rendered().len(), 4, "the four children");
+    let (all, max_sse) = (h.ts.bytes_used(), h.ts.options().maximum_screen_space_error);
+    let per_tile = h.ts.contents(h.key("a.glb")).next().unwrap().byte_size();
+    // No room for the four children: they stay (in use) and the error rises until the root
+    // suffices, then they are evicted.
+    let budget = all - 2 * per_tile;
+    h.ts.options_mut().maximum_cached_bytes = budget;
+    for _ in 0..400 {
+        h.frame(&near);
+        h.serve(&[]);
+    }
+    assert_eq!(h.rendered(), vec!["root.glb"]);
+    assert!(h.ts.bytes_used() <= budget, "the budget holds");
+    assert!(h.last.stats.effective_max_sse > max_sse);
+    // A budget with room again brings the detail back, and the error to the maximum set.
+    h.ts.options_mut().maximum_cached_bytes = all * 4;
+    for _ in 0..400 {
+        h.frame(&near);
+        h.serve(&[]);
+    }
+    assert_eq!(h.rendered().len(), 4);
+    assert_eq!(h.last.stats.effective_max_sse, max_sse);
+    // Switched off, the error stays at the maximum set whatever the budget.
+    h.ts.options_mut().memory_adjusted_sse = false;
+    h.ts.options_mut().maximum_cached_bytes = 1;
+    h.frame(&near);
+    assert_eq!(h.last.stats.effective_max_sse, max_sse);
+}
+
+#[test]
 fn external_tileset_nodes_are_evicted_when_unused() {
     let root = json!({"asset": {"version": "1.0"}, "geometricError": 500, "root": {
         "boundingVolume": boxed(0.0, 0.0, 100.0), "geometricError": 100, "refine": "REPLACE", "content": {"uri": "root.glb"},

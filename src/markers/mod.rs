@@ -1,0 +1,13 @@
+//! Live markers, engine-free: sensor sites grouped into spatial chunks whose instance arrays are
+//! updated in place as readings arrive (`chunks`), clusters at distance with hysteresis
+//! (`cluster`), colour ramps and legends per sensor kind (`ramp`), and CCTV camera frusta and
+//! projections (`frustum`). The viewer uploads a chunk's array only when it changed.
+
+pub mod chunks;
+pub mod cluster;
+pub mod frustum;
+pub mod ramp;
+
+pub use chunks::{Chunk, ChunkKey, MarkerChunks, MarkerInstance};
+pub use cluster::{Detail, next_detail};
+pub use ramp::{LegendEntry, legend, marker_color};

@@ -1,0 +1,190 @@
+//! MarkersPlugin: the live sensors in the scene. Sites and readings from the live stream
+//! ([`SensorNews`]) go into the engine-free chunks (`markers::MarkerChunks`); each chunk is one
+//! entity drawn with one instanced draw (`draw`), as a cluster (count, worst level) when far and
+//! as every sensor when near, with a band between so it does not flicker. A chunk's instance
+//! buffer is rebuilt only when a reading changed it, its detail switched or the floating origin
+//! moved. Sensor layers from the catalog switch their markers per view; the server sends no site
+//! of a layer the user's role may not see, so none can be drawn.
+
+mod draw;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bevy::prelude::*;
+
+use super::camera::GeoCamera;
+use super::catalog::LayerSource;
+use super::layers::LayerViews;
+use super::live::{Live, SensorNews};
+use super::origin::FloatingOrigin;
+use super::views::{MainView, SecondView};
+use crate::markers::chunks::{ChunkKey, MarkerChunks, MarkerInstance};
+use crate::markers::cluster::{Detail, cluster_offset_m, cluster_scale, next_detail};
+use crate::markers::ramp::cluster_color;
+use crate::protocol::live::Reading;
+use crate::protocol::sensors::SensorKind;
+
+pub use draw::{MarkerBatch, MarkerViews};
+
+/// How markers draw.
+#[derive(Resource, Debug, Clone, PartialEq)]
+pub struct MarkerSettings {
+    /// A chunk nearer than this draws every sensor; farther than 1.3 × this, one cluster.
+    pub split_m: f64,
+}
+
+impl Default for MarkerSettings {
+    fn default() -> Self {
+        Self { split_m: 3_000.0 }
+    }
+}
+
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MarkersSystems;
+
+/// Every sensor placed so far, by chunk, and each chunk's entity and detail.
+#[derive(Resource, Default)]
+pub struct SensorMarkers {
+    pub chunks: MarkerChunks,
+    entities: HashMap<ChunkKey, (Entity, Detail)>,
+    /// Instances rebuilt since the start (chunks × times), for the bench and the tests.
+    pub rebuilt: u64,
+}
+
+/// A chunk's entity.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct MarkerChunk(pub ChunkKey);
+
+pub struct MarkersPlugin;
+
+impl Plugin for MarkersPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<MarkerSettings>()
+            .init_resource::<SensorMarkers>()
+            .add_plugins(draw::MarkerDrawPlugin)
+            .add_systems(Update, (ingest, rebuild, show_per_view).chain().in_set(MarkersSystems));
+    }
+}
+
+/// Places new sites and applies readings to the chunks.
+fn ingest(mut news: MessageReader<SensorNews>, mut markers: ResMut<SensorMarkers>, live: Res<Live>) {
+    for n in news.read() {
+        match n {
+            SensorNews::Sites(sites) => {
+                for s in sites {
+                    // A reading that came before its site (a reconnect) colours it at once.
+                    if markers.chunks.add_site(s)
+                        && let Some((value, level)) = live.readings.get(&s.0)
+                    {
+                        markers.chunks.set_reading(&Reading(s.0, *value, *level));
+                    }
+                }
+            }
+            SensorNews::Readings(readings) => {
+                for r in readings {
+                    markers.chunks.set_reading(r);
+                }
+            }
+        }
+    }
+}
+
+/// The instances of a chunk as drawn: every sensor, or one cluster at their centroid; in the
+/// render world's frame.
+fn batch_instances(chunk: &crate::markers::Chunk, detail: Detail, origin: &FloatingOrigin) -> Vec<MarkerInstance> {
+    let world_from_chunk = origin.matrix(&chunk.ecef_from_chunk);
+    let to_world = |offset: [f32; 3]| world_from_chunk.transform_point3(Vec3::from(offset)).to_array();
+    match detail {
+        Detail::Sensors => {
+            chunk.instances.iter().map(|i| MarkerInstance { offset_m: to_world(i.offset_m), ..*i }).collect()
+        }
+        Detail::Cluster => {
+            let [r, g, b, _] = cluster_color(chunk.key.kind, chunk.worst());
+            let [x, y, z] = chunk.centroid_m();
+            let kind_index = SensorKind::ALL.iter().position(|k| *k == chunk.key.kind).unwrap_or(0);
+            let [dx, dy] = cluster_offset_m(kind_index);
+            vec![MarkerInstance {
+                offset_m: to_world([x + dx, y + dy, z]),
+                scale: cluster_scale(chunk.sensors.len()),
+                color_srgb: [r, g, b],
+                pulse: if chunk.level_counts[2] > 0 { 1.0 } else { 0.0 },
+            }]
+        }
+    }
+}
+
+/// Rebuilds the instances of chunks whose readings, detail or frame changed; spawns new chunks.
+fn rebuild(
+    mut commands: Commands,
+    mut markers: ResMut<SensorMarkers>,
+    settings: Res<MarkerSettings>,
+    origin: Res<FloatingOrigin>,
+    cam: Res<GeoCamera>,
+    mut batches: Query<&mut MarkerBatch>,
+) {
+    let markers = &mut *markers;
+    let mut dirty: Vec<ChunkKey> = markers.chunks.take_changed();
+    // Detail follows the eye's distance to each chunk's centre.
+    for chunk in markers.chunks.iter() {
+        let centre = chunk.ecef_from_chunk.w_axis.truncate();
+        let distance_m = (centre - cam.position_ecef).length();
+        let entry = markers.entities.get_mut(&chunk.key);
+        let current = entry.as_ref().map_or(Detail::Cluster, |(_, d)| *d);
+        let next = next_detail(current, distance_m, settings.split_m);
+        match entry {
+            Some((_, d)) if *d != next => {
+                *d = next;
+                dirty.push(chunk.key);
+            }
+            Some(_) => {}
+            None => {
+                let batch = MarkerBatch { kind: chunk.key.kind, instances: Arc::default() };
+                let e = commands.spawn((MarkerChunk(chunk.key), batch, MarkerViews::default())).id();
+                markers.entities.insert(chunk.key, (e, next));
+                dirty.push(chunk.key);
+            }
+        }
+    }
+    if origin.is_changed() {
+        dirty = markers.entities.keys().copied().collect();
+    }
+    dirty.sort_unstable();
+    dirty.dedup();
+    for key in dirty {
+        let (Some(chunk), Some((entity, detail))) = (markers.chunks.get(&key), markers.entities.get(&key)) else {
+            continue;
+        };
+        let instances = Arc::new(batch_instances(chunk, *detail, &origin));
+        if let Ok(mut batch) = batches.get_mut(*entity) {
+            batch.instances = instances;
+        } else {
+            // Spawned this frame: its batch is inserted with the commands.
+            commands.entity(*entity).insert(MarkerBatch { kind: key.kind, instances });
+        }
+        markers.rebuilt += 1;
+    }
+}
+
+/// Which views draw each chunk: those that show its kind's sensor layer.
+fn show_per_view(
+    layers: Query<(&LayerSource, &LayerViews)>,
+    main: Query<Entity, With<MainView>>,
+    second: Query<Entity, With<SecondView>>,
+    mut chunks: Query<(&MarkerChunk, &mut MarkerViews)>,
+) {
+    let views_of = |kind: SensorKind| -> Vec<Entity> {
+        let shown =
+            layers.iter().find_map(|(s, v)| matches!(s, LayerSource::Sensors(l) if l.kind == kind).then_some(*v));
+        let Some(v) = shown else { return Vec::new() };
+        let main = main.iter().filter(|_| v.main);
+        main.chain(second.iter().filter(|_| v.second)).collect()
+    };
+    let by_kind: HashMap<SensorKind, Vec<Entity>> = SensorKind::ALL.into_iter().map(|k| (k, views_of(k))).collect();
+    for (chunk, mut views) in &mut chunks {
+        let want = &by_kind[&chunk.0.kind];
+        if &views.0 != want {
+            views.0 = want.clone();
+        }
+    }
+}

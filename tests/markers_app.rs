@@ -1,0 +1,115 @@
+//! Live sensor markers in a headless app (no GPU) against a real data server: sites and readings
+//! from the live stream become chunked markers, clusters far and sensors near; readings recolour
+//! them; sensor layers switch them per view; the gas pipelines never reach the public.
+
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use citytwin::markers::ChunkKey;
+use citytwin::protocol::sensors::SensorKind;
+use citytwin::viewer::catalog::{CatalogPlugin, CatalogSource, LayerSource};
+use citytwin::viewer::markers::{MarkerBatch, MarkerChunk, MarkerViews, MarkersPlugin, SensorMarkers};
+use citytwin::viewer::{Bookmark, FloatingOrigin, GeoCamera, LayerViews, Live, LivePlugin, LiveSettings, MainView};
+
+fn run_until(app: &mut App, what: &str, mut done: impl FnMut(&mut App) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(app) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        app.update();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn chunks(app: &mut App) -> Vec<(ChunkKey, usize, Vec<Entity>)> {
+    let mut q = app.world_mut().query::<(&MarkerChunk, &MarkerBatch, &MarkerViews)>();
+    q.iter(app.world()).map(|(c, b, v)| (c.0, b.instances.len(), v.0.clone())).collect()
+}
+
+#[test]
+fn sensors_become_chunked_markers_that_follow_readings_views_and_roles() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = citytwin_server::Config {
+        listen: ([127, 0, 0, 1], 0).into(),
+        data_dir: data.path().into(),
+        ..Default::default()
+    };
+    config.sensors.count = 3000;
+    config.sensors.report_interval_s = [1, 3];
+    let [lon, lat] = config.sensors.center_deg;
+    let server = citytwin_server::ServerHandle::start(config).unwrap();
+    let eye = Bookmark { lon_deg: lon, lat_deg: lat, height_m: 2_500.0, heading_deg: 0.0, pitch_deg: -90.0 };
+    let cam = GeoCamera::at(&eye);
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .insert_resource(citytwin::platform::Runtime::new().unwrap())
+        .insert_resource(LiveSettings { url: Some(format!("ws://{}/live", server.addr)) })
+        .insert_resource(CatalogSource { server: format!("http://{}", server.addr), stream_tilesets: false })
+        .insert_resource(FloatingOrigin::at(cam.position_ecef))
+        .insert_resource(cam)
+        .add_plugins((LivePlugin, CatalogPlugin, MarkersPlugin));
+    let main_view = app.world_mut().spawn(MainView).id();
+
+    // Every sensor the subscription matched is placed, in chunks of one kind each.
+    run_until(&mut app, "the sites", |app| {
+        let live = app.world().resource::<Live>();
+        live.subscribed > 0 && app.world().resource::<SensorMarkers>().chunks.sensors() == live.subscribed
+    });
+    app.update();
+    let placed = chunks(&mut app);
+    assert!(placed.len() > 6, "{} chunks", placed.len());
+    assert!(placed.iter().all(|(k, _, _)| k.kind != SensorKind::GasPressure), "gas never reaches the public");
+
+    // Near chunks draw every sensor, far ones one cluster (each started as a cluster; one nearer
+    // than 3 km split).
+    let markers = app.world().resource::<SensorMarkers>();
+    let per_chunk = |key: &ChunkKey| markers.chunks.get(key).unwrap().sensors.len();
+    let (mut near, mut far) = (0, 0);
+    for (key, drawn, _) in &placed {
+        let centre = markers.chunks.get(key).unwrap().ecef_from_chunk.w_axis.truncate();
+        let distance_m = (centre - app.world().resource::<GeoCamera>().position_ecef).length();
+        if distance_m < 3_000.0 {
+            assert_eq!(*drawn, per_chunk(key), "near: every sensor");
+            near += 1;
+        } else {
+            assert_eq!(*drawn, 1, "far: one cluster");
+            far += 1;
+        }
+    }
+    assert!(near > 0 && far > 0, "{near} near, {far} far");
+
+    // The snapshot colours every marker; new readings rebuild only chunks they changed.
+    run_until(&mut app, "the readings", |app| app.world().resource::<Live>().readings.len() > 100);
+    let before = app.world().resource::<SensorMarkers>().rebuilt;
+    let updates = app.world().resource::<Live>().updates;
+    run_until(&mut app, "new readings", |app| app.world().resource::<Live>().updates > updates + 50);
+    app.update();
+    let rebuilt = app.world().resource::<SensorMarkers>().rebuilt - before;
+    assert!(rebuilt > 0, "changed readings rebuild their chunks");
+    let (live, markers) = (app.world().resource::<Live>(), app.world().resource::<SensorMarkers>());
+    let mut coloured = 0;
+    for chunk in markers.chunks.iter() {
+        for (sensor, marker) in chunk.sensors.iter().zip(&chunk.instances) {
+            if live.readings.contains_key(sensor) {
+                assert_ne!(marker.color_srgb, [0.6; 3], "sensor {sensor} read but still unread grey");
+                coloured += 1;
+            }
+        }
+    }
+    assert_eq!(coloured, live.readings.len());
+
+    // Sensor layers from the catalog decide which views draw their chunks.
+    run_until(&mut app, "the catalog's sensor layers", |app| {
+        chunks(app).iter().any(|(_, _, views)| views.contains(&main_view))
+    });
+    let mut layers = app.world_mut().query::<(&LayerSource, &mut LayerViews)>();
+    for (source, mut views) in layers.iter_mut(app.world_mut()) {
+        if matches!(source, LayerSource::Sensors(s) if s.kind == SensorKind::Noise) {
+            views.main = false;
+        }
+    }
+    app.update();
+    for (key, _, views) in chunks(&mut app) {
+        assert_eq!(views.contains(&main_view), key.kind != SensorKind::Noise, "{key:?}");
+    }
+    server.stop().unwrap();
+}
