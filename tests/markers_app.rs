@@ -8,8 +8,12 @@ use bevy::prelude::*;
 use citytwin::markers::ChunkKey;
 use citytwin::protocol::sensors::SensorKind;
 use citytwin::viewer::catalog::{CatalogPlugin, CatalogSource, LayerSource};
-use citytwin::viewer::markers::{MarkerBatch, MarkerChunk, MarkerViews, MarkersPlugin, SensorMarkers};
-use citytwin::viewer::{Bookmark, FloatingOrigin, GeoCamera, LayerViews, Live, LivePlugin, LiveSettings, MainView};
+use citytwin::viewer::markers::{
+    History, MarkerBatch, MarkerChunk, MarkerViews, MarkersPlugin, SelectedSensor, SensorMarkers,
+};
+use citytwin::viewer::{
+    Bookmark, DataServer, FloatingOrigin, GeoCamera, LayerViews, Live, LivePlugin, LiveSettings, MainView, SensorChosen,
+};
 
 fn run_until(app: &mut App, what: &str, mut done: impl FnMut(&mut App) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -35,6 +39,7 @@ fn sensors_become_chunked_markers_that_follow_readings_views_and_roles() {
     };
     config.sensors.count = 3000;
     config.sensors.report_interval_s = [1, 3];
+    config.sensors.history_interval_s = 1;
     let [lon, lat] = config.sensors.center_deg;
     let server = citytwin_server::ServerHandle::start(config).unwrap();
     let eye = Bookmark { lon_deg: lon, lat_deg: lat, height_m: 2_500.0, heading_deg: 0.0, pitch_deg: -90.0 };
@@ -43,7 +48,12 @@ fn sensors_become_chunked_markers_that_follow_readings_views_and_roles() {
     app.add_plugins(MinimalPlugins)
         .insert_resource(citytwin::platform::Runtime::new().unwrap())
         .insert_resource(LiveSettings { url: Some(format!("ws://{}/live", server.addr)) })
-        .insert_resource(CatalogSource { server: format!("http://{}", server.addr), stream_tilesets: false })
+        .insert_resource(CatalogSource {
+            server: format!("http://{}", server.addr),
+            stream_tilesets: false,
+            sensors_shown: true,
+        })
+        .insert_resource(DataServer(format!("http://{}", server.addr)))
         .insert_resource(FloatingOrigin::at(cam.position_ecef))
         .insert_resource(cam)
         .add_plugins((LivePlugin, CatalogPlugin, MarkersPlugin));
@@ -111,5 +121,27 @@ fn sensors_become_chunked_markers_that_follow_readings_views_and_roles() {
     for (key, _, views) in chunks(&mut app) {
         assert_eq!(views.contains(&main_view), key.kind != SensorKind::Noise, "{key:?}");
     }
+
+    // Choosing a sensor (a click on its marker or its alarm) flies there and charts its history
+    // from SensorThings, then appends its live readings.
+    let sensor = *app.world().resource::<Live>().readings.keys().min().unwrap();
+    std::thread::sleep(Duration::from_secs(2)); // a few history snapshots
+    app.world_mut().write_message(SensorChosen(sensor));
+    app.update();
+    assert!(app.world().resource::<GeoCamera>().flight.is_some(), "flying to the sensor");
+    assert_eq!(app.world().resource::<SelectedSensor>().history, History::Loading);
+    run_until(&mut app, "the history", |app| {
+        !matches!(app.world().resource::<SelectedSensor>().history, History::Loading)
+    });
+    let History::Loaded(points) = app.world().resource::<SelectedSensor>().history.clone() else {
+        panic!("{:?}", app.world().resource::<SelectedSensor>().history)
+    };
+    assert!(!points.is_empty(), "history snapshots every second");
+    assert!(points.windows(2).all(|w| w[0].0 < w[1].0), "oldest first, one per time");
+    let last = points.last().unwrap().0;
+    run_until(&mut app, "a live reading appended", |app| match &app.world().resource::<SelectedSensor>().history {
+        History::Loaded(p) => p.last().is_some_and(|l| l.0 > last),
+        _ => false,
+    });
     server.stop().unwrap();
 }

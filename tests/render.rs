@@ -22,8 +22,14 @@ fn render(name: &str, args: &[&str]) -> image::RgbImage {
     render_sized(name, "320x240", args)
 }
 
-/// Renders with the viewer at `size` (WxH) and returns the screenshot.
+/// Renders with the viewer at `size` (WxH), the sensor layers hidden (their colours follow the
+/// live readings, which no golden can hold), and returns the screenshot.
 fn render_sized(name: &str, size: &str, args: &[&str]) -> image::RgbImage {
+    render_with(name, size, &[&["--no-sensors"], args].concat())
+}
+
+/// Renders with the viewer at `size` with exactly these `args`.
+fn render_with(name: &str, size: &str, args: &[&str]) -> image::RgbImage {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join(format!("{name}.png"));
     let cache = std::env::var_os("CITYTWIN_TEST_CACHE").map(PathBuf::from).unwrap_or_else(|| dir.path().join("cache"));
@@ -73,6 +79,27 @@ fn renders_the_demo_city() {
     if have_renderer() {
         check("demo_city", &[]);
     }
+}
+
+#[test]
+fn draws_sensor_markers_over_the_city() {
+    if !have_renderer() {
+        return;
+    }
+    // The demo city with its sensors against its golden without: they differ where markers stand,
+    // and there the colours are the markers' (the city is grey, the sky a pale blue).
+    let with = render_with("demo_sensors", "320x240", &[]);
+    let without = image::open(common::golden("demo_city")).unwrap().to_rgb8();
+    let differ: Vec<[u8; 3]> = with
+        .pixels()
+        .zip(without.pixels())
+        .filter(|(a, b)| a.0.iter().zip(b.0).map(|(x, y)| x.abs_diff(y) as u32).sum::<u32>() > 60)
+        .map(|(a, _)| a.0)
+        .collect();
+    assert!(differ.len() > 400, "markers cover {} pixels", differ.len());
+    assert!(differ.len() < 320 * 240 / 3, "the city is still there: {} pixels changed", differ.len());
+    let coloured = differ.iter().filter(|p| hue_saturation(**p).1 > 0.3).count();
+    assert!(coloured * 2 > differ.len(), "{coloured} of {} changed pixels are marker colours", differ.len());
 }
 
 /// Hue (degrees) and saturation (0–1) of an sRGB colour, as HSV has them.

@@ -474,7 +474,11 @@ fn the_catalog_arrives_asynchronously_as_named_layers_of_every_kind() {
     let server = citytwin_server::ServerHandle::start(config).unwrap();
     let mut app = empty_app(256 << 20);
     app.insert_resource(citytwin::platform::Runtime::new().unwrap())
-        .insert_resource(CatalogSource { server: format!("http://{}", server.addr), stream_tilesets: true })
+        .insert_resource(CatalogSource {
+            server: format!("http://{}", server.addr),
+            stream_tilesets: true,
+            sensors_shown: false,
+        })
         .add_plugins(CatalogPlugin);
     app.update();
     assert_eq!(*app.world().resource::<CatalogStatus>(), CatalogStatus::Loading, "the app runs while it loads");

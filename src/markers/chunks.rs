@@ -3,11 +3,12 @@
 //! east-north-up metres, its colour and whether it pulses). Readings update instances in place and
 //! mark their chunk changed, so the engine re-uploads only those chunks.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
-use glam::{DMat4, DVec3};
+use glam::{DMat4, DVec3, Mat4, Vec3};
 
-use super::ramp::marker_color;
+use super::cluster::{Detail, cluster_offset_m, cluster_scale};
+use super::ramp::{cluster_color, marker_color};
 use crate::geo::{Cartographic, WGS84, ecef_from_enu};
 use crate::protocol::live::{Reading, Site};
 use crate::protocol::sensors::{AlarmLevel, SensorKind};
@@ -64,6 +65,10 @@ pub struct Chunk {
     levels: Vec<AlarmLevel>,
     /// Sensors at each level: normal, warning, alarm.
     pub level_counts: [u32; 3],
+    /// The sum of its markers' offsets (sites do not move).
+    offset_sum: [f64; 3],
+    /// Listed in the changes not taken yet.
+    changed: bool,
 }
 
 impl Chunk {
@@ -77,6 +82,8 @@ impl Chunk {
             instances: Vec::new(),
             levels: Vec::new(),
             level_counts: [0; 3],
+            offset_sum: [0.0; 3],
+            changed: false,
         }
     }
 
@@ -91,12 +98,33 @@ impl Chunk {
 
     /// The mean of its markers' offsets (where its cluster stands).
     pub fn centroid_m(&self) -> [f32; 3] {
-        let n = self.instances.len().max(1) as f32;
-        let sum = self
-            .instances
-            .iter()
-            .fold([0.0f32; 3], |s, i| [s[0] + i.offset_m[0], s[1] + i.offset_m[1], s[2] + i.offset_m[2]]);
-        [sum[0] / n, sum[1] / n, sum[2] / n]
+        let n = self.instances.len().max(1) as f64;
+        self.offset_sum.map(|s| (s / n) as f32)
+    }
+
+    /// Its instances as drawn with `detail`, their centres moved by `frame_from_chunk` (the
+    /// engine's render frame): every sensor, or one cluster symbol beside the centroid (see
+    /// `cluster::cluster_offset_m`), sized by the count, coloured by the worst level, pulsing if
+    /// any sensor is in alarm.
+    pub fn drawn(&self, detail: Detail, frame_from_chunk: &Mat4) -> Vec<MarkerInstance> {
+        let place = |offset: [f32; 3]| frame_from_chunk.transform_point3(Vec3::from(offset)).to_array();
+        match detail {
+            Detail::Sensors => {
+                self.instances.iter().map(|i| MarkerInstance { offset_m: place(i.offset_m), ..*i }).collect()
+            }
+            Detail::Cluster => {
+                let [r, g, b, _] = cluster_color(self.key.kind, self.worst());
+                let [x, y, z] = self.centroid_m();
+                let kind_index = SensorKind::ALL.iter().position(|k| *k == self.key.kind).unwrap_or(0);
+                let [dx, dy] = cluster_offset_m(kind_index);
+                vec![MarkerInstance {
+                    offset_m: place([x + dx, y + dy, z]),
+                    scale: cluster_scale(self.sensors.len()),
+                    color_srgb: [r, g, b],
+                    pulse: if self.level_counts[2] > 0 { 1.0 } else { 0.0 },
+                }]
+            }
+        }
     }
 
     fn set_level(&mut self, slot: usize, level: AlarmLevel) {
@@ -107,13 +135,14 @@ impl Chunk {
 }
 
 /// Every known sensor's marker, by chunk.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct MarkerChunks {
     chunks: Vec<Chunk>,
     by_key: HashMap<ChunkKey, usize>,
     /// Per sensor index: its chunk and slot.
     place: Vec<Option<(u32, u32)>>,
-    changed: BTreeSet<ChunkKey>,
+    /// Chunks changed since the changes were last taken, by index.
+    changed: Vec<u32>,
 }
 
 impl MarkerChunks {
@@ -140,12 +169,15 @@ impl MarkerChunks {
         chunk.sensors.push(sensor);
         chunk.levels.push(AlarmLevel::Normal);
         chunk.level_counts[AlarmLevel::Normal as usize] += 1;
+        for (sum, o) in chunk.offset_sum.iter_mut().zip(offset) {
+            *sum += o as f64;
+        }
         let slot = (chunk.instances.len() - 1) as u32;
         if self.place.len() <= sensor as usize {
             self.place.resize(sensor as usize + 1, None);
         }
         self.place[sensor as usize] = Some((index as u32, slot));
-        self.changed.insert(key);
+        self.mark_changed(index as u32);
         true
     }
 
@@ -162,13 +194,29 @@ impl MarkerChunks {
         }
         (marker.color_srgb, marker.pulse) = ([r, g, b], pulse);
         c.set_level(slot, level);
-        self.changed.insert(c.key);
+        self.mark_changed(chunk);
         true
     }
 
-    /// The chunks changed since the last call, in key order.
+    fn mark_changed(&mut self, chunk: u32) {
+        let c = &mut self.chunks[chunk as usize];
+        if !c.changed {
+            c.changed = true;
+            self.changed.push(chunk);
+        }
+    }
+
+    /// The chunks changed since the last call, in the order they first changed.
     pub fn take_changed(&mut self) -> Vec<ChunkKey> {
-        std::mem::take(&mut self.changed).into_iter().collect()
+        let changed = std::mem::take(&mut self.changed);
+        changed
+            .into_iter()
+            .map(|i| {
+                let c = &mut self.chunks[i as usize];
+                c.changed = false;
+                c.key
+            })
+            .collect()
     }
 
     pub fn get(&self, key: &ChunkKey) -> Option<&Chunk> {
@@ -182,6 +230,12 @@ impl MarkerChunks {
     /// Sensors placed.
     pub fn sensors(&self) -> usize {
         self.chunks.iter().map(|c| c.sensors.len()).sum()
+    }
+
+    /// What a placed sensor measures.
+    pub fn sensor_kind(&self, sensor: u32) -> Option<SensorKind> {
+        let (chunk, _) = (*self.place.get(sensor as usize)?)?;
+        Some(self.chunks[chunk as usize].key.kind)
     }
 
     /// Where a placed sensor is.
@@ -264,6 +318,28 @@ mod tests {
         m.set_reading(&Reading(12, 10.0, AlarmLevel::Normal));
         let c = m.get(&changed[0]).unwrap();
         assert_eq!((c.worst(), c.level_counts), (AlarmLevel::Normal, [c.sensors.len() as u32, 0, 0]));
+    }
+
+    #[test]
+    fn a_chunk_draws_every_sensor_near_and_one_cluster_far() {
+        let mut m = MarkerChunks::default();
+        for s in city(300) {
+            m.add_site(&s);
+        }
+        let key = m.iter().map(|c| c.key).find(|k| k.kind == SensorKind::Noise).unwrap();
+        let shift = Mat4::from_translation(Vec3::new(10.0, 0.0, 0.0));
+        let c = m.get(&key).unwrap();
+        let near = c.drawn(Detail::Sensors, &shift);
+        assert_eq!(near.len(), c.sensors.len());
+        assert_eq!(near[0].offset_m[0], c.instances[0].offset_m[0] + 10.0, "moved into the engine's frame");
+        let far = c.drawn(Detail::Cluster, &Mat4::IDENTITY);
+        assert_eq!(far.len(), 1);
+        assert_eq!((far[0].scale, far[0].pulse), (cluster_scale(c.sensors.len()), 0.0));
+        // An alarm in the chunk turns its cluster red and pulsing.
+        let sensor = c.sensors[0];
+        m.set_reading(&Reading(sensor, 99.0, AlarmLevel::Alarm));
+        let far = m.get(&key).unwrap().drawn(Detail::Cluster, &Mat4::IDENTITY);
+        assert_eq!((far[0].color_srgb, far[0].pulse), (super::super::ramp::ALARM_SRGB, 1.0));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod chunks;
 pub mod cluster;
 pub mod frustum;
+pub mod history;
 pub mod ramp;
 
 pub use chunks::{Chunk, ChunkKey, MarkerChunks, MarkerInstance};

@@ -8,17 +8,19 @@ use std::sync::{Arc, Mutex};
 use bevy::prelude::*;
 
 use super::hud::Attribution;
-use super::layers::{Layer, spawn_tileset};
+use super::layers::{Layer, LayerViews, spawn_tileset};
 use super::planning::Scenarios;
 use crate::platform::Runtime;
 use crate::protocol::catalog::{CameraLayer, Catalog, ModelLayer, SensorLayer};
 
-/// Where the catalog comes from, and whether its tilesets stream (not when the user named others).
+/// Where the catalog comes from, whether its tilesets stream (not when the user named others) and
+/// whether its sensor layers start shown.
 #[derive(Resource, Debug, Clone)]
 pub struct CatalogSource {
     /// The data server's base URL (no trailing slash).
     pub server: String,
     pub stream_tilesets: bool,
+    pub sensors_shown: bool,
 }
 
 /// How the catalog's fetch stands (the HUD shows it).
@@ -138,7 +140,9 @@ fn add_layers(catalog: &Catalog, source: &CatalogSource, commands: &mut Commands
         .chain(catalog.sensor_layers.iter().map(|s| (&s.id, &s.name, LayerSource::Sensors(s.clone()))))
         .chain(catalog.camera_layers.iter().map(|c| (&c.id, &c.name, LayerSource::Cameras(c.clone()))));
     for (id, name, kind) in others {
-        commands.spawn((Layer { id: id.clone(), name: name.clone() }, kind));
+        let shown = source.sensors_shown || !matches!(kind, LayerSource::Sensors(_));
+        let views = LayerViews { main: shown, second: shown };
+        commands.spawn((Layer { id: id.clone(), name: name.clone() }, kind, views));
         count += 1;
     }
     count

@@ -76,6 +76,12 @@ pub struct ViewerArgs {
     /// Start in night mode (a dark sky, moonlight; `N` toggles it).
     #[arg(long)]
     pub night: bool,
+    /// Start with the sensor layers hidden (the Layers panel shows them).
+    #[arg(long)]
+    pub no_sensors: bool,
+    /// Fly to this sensor (its index) once it is placed and open its panel.
+    #[arg(long)]
+    pub sensor: Option<u32>,
     /// Start the camera at lon,lat,height_m,heading_deg,pitch_deg.
     #[arg(long, value_name = "LON,LAT,H,HEADING,PITCH")]
     pub camera: Option<String>,
@@ -120,6 +126,8 @@ fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
         no_shadows: args.no_shadows || file.no_shadows,
         theme: args.theme.or(file.theme),
         night: args.night || file.night,
+        no_sensors: args.no_sensors || file.no_sensors,
+        sensor: args.sensor.or(file.sensor),
         config: None,
     })
 }
@@ -195,6 +203,8 @@ pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
         }),
         theme: args.theme.clone(),
         night: args.night,
+        sensors_shown: !args.no_sensors,
+        sensor: args.sensor,
     };
     let mut app = super::app(config, Runtime::new()?);
     app.insert_resource(CaptureSettings {

@@ -9,6 +9,7 @@ use bevy_egui::{EguiContexts, egui};
 use super::catalog::{CatalogStatus, LayerSource};
 use super::hud::HudSettings;
 use super::look::{LookSettings, look_ui};
+use super::markers::legend_ui;
 use super::tiles::{TileLayer, TilesSettings};
 use super::views::{MAIN_VIEW_LAYER, SECOND_VIEW_LAYER, ViewLayout};
 use crate::protocol::catalog::TilesetLayer;
@@ -135,6 +136,9 @@ pub fn layers_ui(
                     commands.entity(entity).despawn();
                 }
             });
+            if let Some(LayerSource::Sensors(s)) = source {
+                egui::CollapsingHeader::new("legend").id_salt(&layer.id).show(ui, |ui| legend_ui(ui, s.kind));
+            }
         }
         ui.horizontal(|ui| {
             ui.add(egui::TextEdit::singleline(&mut *adding).hint_text("tileset.json URL").desired_width(200.0));

@@ -67,6 +67,8 @@ pub struct Live {
     /// This connection's subscription is confirmed: its heartbeats now carry its own cursor (before
     /// it, they carry the server's newest alarm, which says nothing of what we received).
     confirmed: bool,
+    /// The server's clock at its last values or heartbeat (Unix ms; 0 before any).
+    pub server_time_ms: i64,
     /// Messages the client could not read, and the first such problem.
     pub bad_messages: u64,
     pub last_error: Option<String>,
@@ -85,17 +87,27 @@ impl Default for Live {
             alarms: VecDeque::new(),
             alarm_cursor: None,
             confirmed: false,
+            server_time_ms: 0,
             bad_messages: 0,
             last_error: None,
         }
     }
 }
 
+/// A sensor chosen by the user (an alarm clicked in the list, a marker clicked in the scene): the
+/// markers fly to it and open its panel.
+#[derive(Message, Debug, Clone, Copy, PartialEq)]
+pub struct SensorChosen(pub u32);
+
 /// What a message brought for the scene (the markers layer): sensors placed, readings changed.
 #[derive(Message, Debug, Clone, PartialEq)]
 pub enum SensorNews {
     Sites(Vec<Site>),
-    Readings(Vec<Reading>),
+    /// Readings measured by `time_ms` (Unix ms).
+    Readings {
+        time_ms: i64,
+        readings: Vec<Reading>,
+    },
 }
 
 impl Live {
@@ -109,10 +121,11 @@ impl Live {
                 self.confirmed = true;
                 self.advance(alarm_cursor);
             }
-            ServerMessage::Values { readings, .. } => {
+            ServerMessage::Values { readings, time_ms } => {
+                self.server_time_ms = self.server_time_ms.max(time_ms);
                 self.updates += readings.len() as u64;
                 self.readings.extend(readings.iter().map(|r| (r.0, (r.1, r.2))));
-                return Some(SensorNews::Readings(readings));
+                return Some(SensorNews::Readings { time_ms, readings });
             }
             ServerMessage::Alarm(a) => {
                 if self.alarm_cursor.is_some_and(|s| a.seq <= s) {
@@ -122,8 +135,12 @@ impl Live {
                 self.alarms.push_front(a);
                 self.alarms.truncate(ALARMS_KEPT);
             }
-            ServerMessage::Heartbeat { last_alarm_seq, .. } if self.confirmed => self.advance(last_alarm_seq),
-            ServerMessage::Heartbeat { .. } => {}
+            ServerMessage::Heartbeat { last_alarm_seq, time_ms } => {
+                self.server_time_ms = self.server_time_ms.max(time_ms);
+                if self.confirmed {
+                    self.advance(last_alarm_seq);
+                }
+            }
             ServerMessage::Pong { .. } => {}
             ServerMessage::Error { message } => self.problem(format!("server: {message}")),
         }
@@ -212,6 +229,7 @@ impl Plugin for LivePlugin {
         app.init_resource::<LiveSettings>()
             .init_resource::<Live>()
             .add_message::<SensorNews>()
+            .add_message::<SensorChosen>()
             .add_systems(Update, (connect, receive, follow_camera).chain().in_set(LiveSystems));
     }
 }
@@ -283,7 +301,7 @@ fn follow_camera(cam: Res<GeoCamera>, mut live: ResMut<Live>) {
     }
 }
 
-fn level_color(level: AlarmLevel) -> egui::Color32 {
+pub fn level_color(level: AlarmLevel) -> egui::Color32 {
     match level {
         AlarmLevel::Normal => egui::Color32::from_rgb(120, 200, 120),
         AlarmLevel::Warning => egui::Color32::from_rgb(240, 190, 60),
@@ -297,22 +315,31 @@ fn clock(time_ms: i64) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-/// The live layer's section of the HUD.
-/// The live sensors' panel, while a data server feeds them.
-pub fn live_panel_ui(mut contexts: EguiContexts, live: Res<Live>, hud: Res<HudSettings>) -> Result {
+/// The live sensors' panel, while a data server feeds them; a click on an alarm chooses its sensor.
+pub fn live_panel_ui(
+    mut contexts: EguiContexts,
+    live: Res<Live>,
+    hud: Res<HudSettings>,
+    mut chosen: MessageWriter<SensorChosen>,
+) -> Result {
     let ctx = contexts.ctx_mut()?;
     if hud.visible && live.status != LiveStatus::Off {
-        egui::Window::new("Live sensors")
+        let clicked = egui::Window::new("Live sensors")
             .default_pos([10.0, 190.0])
             .resizable(false)
-            .show(ctx, |ui| live_ui(ui, &live));
+            .show(ctx, |ui| live_ui(ui, &live))
+            .and_then(|r| r.inner.flatten());
+        if let Some(sensor) = clicked {
+            chosen.write(SensorChosen(sensor));
+        }
     }
     Ok(())
 }
 
-fn live_ui(ui: &mut egui::Ui, live: &Live) {
+/// The panel's content; returns the sensor of an alarm clicked.
+fn live_ui(ui: &mut egui::Ui, live: &Live) -> Option<u32> {
     let status = match &live.status {
-        LiveStatus::Off => return,
+        LiveStatus::Off => return None,
         LiveStatus::Connecting => "connecting…".to_owned(),
         LiveStatus::Open => "live".to_owned(),
         LiveStatus::Retrying { reason, retry_in_s } => format!("offline, retry in {retry_in_s:.0} s: {reason}"),
@@ -326,28 +353,32 @@ fn live_ui(ui: &mut egui::Ui, live: &Live) {
         });
         ui.label(format!("{} readings received", live.updates));
     }
+    let mut clicked = None;
     for a in live.alarms.iter().take(5) {
         let (_, unit, _) = a.kind.unit();
-        ui.colored_label(
-            level_color(a.level),
-            egui::RichText::new(format!(
-                "{} {} #{} {} {:.1} {unit}",
-                clock(a.time_ms),
-                a.kind.name(),
-                a.sensor,
-                match a.level {
-                    AlarmLevel::Normal => "cleared",
-                    AlarmLevel::Warning => "warning",
-                    AlarmLevel::Alarm => "ALARM",
-                },
-                a.value
-            ))
-            .small(),
-        );
+        let text = egui::RichText::new(format!(
+            "{} {} #{} {} {:.1} {unit}",
+            clock(a.time_ms),
+            a.kind.name(),
+            a.sensor,
+            match a.level {
+                AlarmLevel::Normal => "cleared",
+                AlarmLevel::Warning => "warning",
+                AlarmLevel::Alarm => "ALARM",
+            },
+            a.value
+        ))
+        .small()
+        .color(level_color(a.level));
+        let row = ui.add(egui::Label::new(text).sense(egui::Sense::click())).on_hover_text("show this sensor");
+        if row.clicked() {
+            clicked = Some(a.sensor);
+        }
     }
     if let Some(e) = &live.last_error {
         ui.colored_label(level_color(AlarmLevel::Alarm), egui::RichText::new(e).small());
     }
+    clicked
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub use desktop::{EmbeddedServer, ViewerArgs, run};
 pub use feature_state::{FeatureStatePlugin, FeatureStateSystems, FeatureStyle, TileMaterial};
 pub use fetch::Fetcher;
 pub use layers::{Layer, LayerViews};
-pub use live::{Live, LivePlugin, LiveSettings, LiveStatus};
+pub use live::{Live, LivePlugin, LiveSettings, LiveStatus, SensorChosen, SensorNews};
 pub use look::{DAY_SKY, NIGHT_SKY};
 pub use planning::{Planning, PlanningPlugin, PlanningStart, PlanningSystems, Scenarios};
 pub use tiles::{TileLayer, TilePart, TilesPlugin, TilesSettings, TilesSystems, TilesTotals, Tilesets};
@@ -71,6 +71,10 @@ pub struct ViewerConfig {
     pub theme: Option<String>,
     /// Start in night mode.
     pub night: bool,
+    /// Whether the catalog's sensor layers start shown.
+    pub sensors_shown: bool,
+    /// A sensor to fly to and show once placed.
+    pub sensor: Option<u32>,
 }
 
 /// The data server the viewer talks to.
@@ -100,6 +104,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .insert_resource(config.tiles)
         .insert_resource(layers::StartLayers(config.tilesets))
         .insert_resource(Fetcher::new(runtime.clone()))
+        .insert_resource(markers::SensorAtStart(config.sensor))
         .insert_resource(LiveSettings { url: config.data_server.as_deref().map(live::socket_url) })
         .insert_resource(runtime)
         .init_resource::<Attribution>()
@@ -117,6 +122,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         )
         .add_message::<FeaturePicked>()
         .add_systems(Update, (picking::pick, picking::follow_picks).chain())
+        .add_systems(Update, markers::pick_sensor.before(markers::MarkersSystems))
         .add_systems(Update, (hud::frame_times, hud::toggle))
         .add_systems(Update, (theme::offer_properties, theme::fit_theme).before(FeatureStateSystems))
         .add_systems(PostUpdate, origin::sync_transforms.before(TransformSystems::Propagate))
@@ -126,6 +132,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
                 hud::hud_ui,
                 layers::layers_ui,
                 live::live_panel_ui,
+                markers::sensor_panel_ui,
                 picking::feature_ui,
                 theme::theme_ui,
                 planning::planning_ui,
@@ -133,7 +140,11 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
             ),
         );
     if let Some(url) = config.data_server {
-        app.insert_resource(catalog::CatalogSource { server: url.clone(), stream_tilesets: config.catalog_tilesets });
+        app.insert_resource(catalog::CatalogSource {
+            server: url.clone(),
+            stream_tilesets: config.catalog_tilesets,
+            sensors_shown: config.sensors_shown,
+        });
         app.insert_resource(DataServer(url));
     }
     if let Some(start) = config.planning {

@@ -62,6 +62,22 @@ fn properties(contents: &[std::sync::Arc<TileContent>], id: u32) -> Vec<(String,
         .unwrap_or_default()
 }
 
+/// Where a click in the scene happened: a left press released within 4 px (not the end of an
+/// orbit drag), not on a panel. `press` keeps where the button went down.
+pub fn click(
+    buttons: &ButtonInput<MouseButton>,
+    press: &mut Option<Vec2>,
+    windows: &Query<&Window, With<PrimaryWindow>>,
+    egui: &mut bevy_egui::EguiContexts,
+) -> Option<Vec2> {
+    let cursor = windows.single().ok()?.cursor_position()?;
+    if buttons.just_pressed(MouseButton::Left) {
+        *press = Some(cursor);
+    }
+    let clicked = buttons.just_released(MouseButton::Left) && press.is_some_and(|p| p.distance(cursor) < 4.0);
+    (clicked && !egui.ctx_mut().is_ok_and(|c| c.egui_wants_pointer_input())).then_some(cursor)
+}
+
 /// A click (not the end of an orbit drag, and not on a panel) casts a ray from the view under the
 /// cursor against the shown tiles' triangles (hidden features let it through) and says what it hit.
 pub fn pick(
@@ -73,15 +89,7 @@ pub fn pick(
     mut egui: bevy_egui::EguiContexts,
     mut picks: MessageWriter<FeaturePicked>,
 ) {
-    let Ok(window) = windows.single() else { return };
-    let Some(cursor) = window.cursor_position() else { return };
-    if buttons.just_pressed(MouseButton::Left) {
-        *press = Some(cursor);
-    }
-    let clicked = buttons.just_released(MouseButton::Left) && press.is_some_and(|p| p.distance(cursor) < 4.0);
-    if !clicked || egui.ctx_mut().is_ok_and(|c| c.egui_wants_pointer_input()) {
-        return;
-    }
+    let Some(cursor) = click(&buttons, &mut press, &windows, &mut egui) else { return };
     let Some((camera, cam_t, at)) = super::views::view_under(cameras.iter(), cursor) else { return };
     let Ok(ray) = camera.viewport_to_world(cam_t, at) else { return };
     let mut best: Option<(f32, &TilePart, u32)> = None;

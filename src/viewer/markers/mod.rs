@@ -7,6 +7,7 @@
 //! of a layer the user's role may not see, so none can be drawn.
 
 mod draw;
+mod panel;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,13 +20,14 @@ use super::layers::LayerViews;
 use super::live::{Live, SensorNews};
 use super::origin::FloatingOrigin;
 use super::views::{MainView, SecondView};
-use crate::markers::chunks::{ChunkKey, MarkerChunks, MarkerInstance};
-use crate::markers::cluster::{Detail, cluster_offset_m, cluster_scale, next_detail};
-use crate::markers::ramp::cluster_color;
+use crate::markers::chunks::{ChunkKey, MarkerChunks};
+use crate::markers::cluster::{Detail, next_detail};
+use crate::markers::ramp::legend;
 use crate::protocol::live::Reading;
 use crate::protocol::sensors::SensorKind;
 
 pub use draw::{MarkerBatch, MarkerViews};
+pub use panel::{History, SelectedSensor, SensorAtStart, pick_sensor, sensor_panel_ui};
 
 /// How markers draw.
 #[derive(Resource, Debug, Clone, PartialEq)]
@@ -52,6 +54,17 @@ pub struct SensorMarkers {
     pub rebuilt: u64,
 }
 
+impl SensorMarkers {
+    /// The sensors drawn one by one (in chunks near the eye), with where they are.
+    pub fn near_sensors(&self) -> impl Iterator<Item = (u32, glam::DVec3)> + '_ {
+        self.entities
+            .iter()
+            .filter(|(_, (_, d))| *d == Detail::Sensors)
+            .filter_map(|(key, _)| self.chunks.get(key))
+            .flat_map(|c| c.sensors.iter().filter_map(|s| Some((*s, self.chunks.sensor_ecef(*s)?))))
+    }
+}
+
 /// A chunk's entity.
 #[derive(Component, Debug, Clone, Copy)]
 pub struct MarkerChunk(pub ChunkKey);
@@ -62,8 +75,15 @@ impl Plugin for MarkersPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<MarkerSettings>()
             .init_resource::<SensorMarkers>()
+            .init_resource::<SelectedSensor>()
+            .init_resource::<SensorAtStart>()
             .add_plugins(draw::MarkerDrawPlugin)
-            .add_systems(Update, (ingest, rebuild, show_per_view).chain().in_set(MarkersSystems));
+            .add_systems(
+                Update,
+                (ingest, rebuild, show_per_view, panel::choose_at_start, panel::choose, panel::follow_history)
+                    .chain()
+                    .in_set(MarkersSystems),
+            );
     }
 }
 
@@ -81,35 +101,11 @@ fn ingest(mut news: MessageReader<SensorNews>, mut markers: ResMut<SensorMarkers
                     }
                 }
             }
-            SensorNews::Readings(readings) => {
+            SensorNews::Readings { readings, .. } => {
                 for r in readings {
                     markers.chunks.set_reading(r);
                 }
             }
-        }
-    }
-}
-
-/// The instances of a chunk as drawn: every sensor, or one cluster at their centroid; in the
-/// render world's frame.
-fn batch_instances(chunk: &crate::markers::Chunk, detail: Detail, origin: &FloatingOrigin) -> Vec<MarkerInstance> {
-    let world_from_chunk = origin.matrix(&chunk.ecef_from_chunk);
-    let to_world = |offset: [f32; 3]| world_from_chunk.transform_point3(Vec3::from(offset)).to_array();
-    match detail {
-        Detail::Sensors => {
-            chunk.instances.iter().map(|i| MarkerInstance { offset_m: to_world(i.offset_m), ..*i }).collect()
-        }
-        Detail::Cluster => {
-            let [r, g, b, _] = cluster_color(chunk.key.kind, chunk.worst());
-            let [x, y, z] = chunk.centroid_m();
-            let kind_index = SensorKind::ALL.iter().position(|k| *k == chunk.key.kind).unwrap_or(0);
-            let [dx, dy] = cluster_offset_m(kind_index);
-            vec![MarkerInstance {
-                offset_m: to_world([x + dx, y + dy, z]),
-                scale: cluster_scale(chunk.sensors.len()),
-                color_srgb: [r, g, b],
-                pulse: if chunk.level_counts[2] > 0 { 1.0 } else { 0.0 },
-            }]
         }
     }
 }
@@ -155,7 +151,7 @@ fn rebuild(
         let (Some(chunk), Some((entity, detail))) = (markers.chunks.get(&key), markers.entities.get(&key)) else {
             continue;
         };
-        let instances = Arc::new(batch_instances(chunk, *detail, &origin));
+        let instances = Arc::new(chunk.drawn(*detail, &origin.matrix(&chunk.ecef_from_chunk)));
         if let Ok(mut batch) = batches.get_mut(*entity) {
             batch.instances = instances;
         } else {
@@ -164,6 +160,20 @@ fn rebuild(
         }
         markers.rebuilt += 1;
     }
+}
+
+/// A sensor layer's legend: its symbol's colours with what they mean.
+pub fn legend_ui(ui: &mut bevy_egui::egui::Ui, kind: SensorKind) {
+    use bevy_egui::egui;
+    for entry in legend(kind) {
+        ui.horizontal(|ui| {
+            let [r, g, b, _] = entry.color_srgb.map(|c| (c.clamp(0.0, 1.0) * 255.0).round() as u8);
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 14.0), egui::Sense::hover());
+            ui.painter().rect_filled(rect, 3.0, egui::Color32::from_rgb(r, g, b));
+            ui.label(entry.label);
+        });
+    }
+    ui.label("far away: one symbol per square kilometre, sized by its count, coloured by its worst");
 }
 
 /// Which views draw each chunk: those that show its kind's sensor layer.
