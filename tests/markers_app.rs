@@ -18,7 +18,11 @@ use citytwin::viewer::{
 fn run_until(app: &mut App, what: &str, mut done: impl FnMut(&mut App) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !done(app) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        if Instant::now() > deadline {
+            let live = app.world().resource::<Live>();
+            let placed = app.world().resource::<SensorMarkers>().chunks.sensors();
+            panic!("timed out waiting for {what}: {:?}, {} subscribed, {placed} placed", live.status, live.subscribed);
+        }
         app.update();
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -29,8 +33,11 @@ fn chunks(app: &mut App) -> Vec<(ChunkKey, usize, Vec<Entity>)> {
     q.iter(app.world()).map(|(c, b, v)| (c.0, b.instances.len(), v.0.clone())).collect()
 }
 
-#[test]
-fn sensors_become_chunked_markers_that_follow_readings_views_and_roles() {
+const PLANNER_TOKEN: &str = "planner-secret-0123";
+
+/// A data server of 3,000 sensors reporting every 1–3 s (history every second), which knows a
+/// planner's token; the directory holds its history.
+fn server() -> (tempfile::TempDir, citytwin_server::ServerHandle, [f64; 2]) {
     let data = tempfile::tempdir().unwrap();
     let mut config = citytwin_server::Config {
         listen: ([127, 0, 0, 1], 0).into(),
@@ -40,31 +47,59 @@ fn sensors_become_chunked_markers_that_follow_readings_views_and_roles() {
     config.sensors.count = 3000;
     config.sensors.report_interval_s = [1, 3];
     config.sensors.history_interval_s = 1;
-    let [lon, lat] = config.sensors.center_deg;
-    let server = citytwin_server::ServerHandle::start(config).unwrap();
-    let eye = Bookmark { lon_deg: lon, lat_deg: lat, height_m: 2_500.0, heading_deg: 0.0, pitch_deg: -90.0 };
+    config.tokens.push(citytwin_server::config::TokenConfig {
+        token: PLANNER_TOKEN.into(),
+        role: citytwin_server::auth::Role::Planner,
+        name: "a planner".into(),
+    });
+    let centre = config.sensors.center_deg;
+    (data, citytwin_server::ServerHandle::start(config).unwrap(), centre)
+}
+
+/// A headless viewer with the live, catalog and markers plugins, 2.5 km above `centre`, presenting
+/// `token`; returns it with its main view, once every sensor its subscription matched is placed.
+fn viewer(server: &citytwin_server::ServerHandle, centre: [f64; 2], token: Option<&str>) -> (App, Entity) {
+    let data_server = DataServer::new(&format!("http://{}", server.addr), token.map(str::to_owned));
+    let eye =
+        Bookmark { lon_deg: centre[0], lat_deg: centre[1], height_m: 2_500.0, heading_deg: 0.0, pitch_deg: -90.0 };
     let cam = GeoCamera::at(&eye);
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
         .insert_resource(citytwin::platform::Runtime::new().unwrap())
-        .insert_resource(LiveSettings { url: Some(format!("ws://{}/live", server.addr)) })
-        .insert_resource(CatalogSource {
-            server: format!("http://{}", server.addr),
-            stream_tilesets: false,
-            sensors_shown: true,
-        })
-        .insert_resource(DataServer(format!("http://{}", server.addr)))
+        .insert_resource(LiveSettings { url: Some(data_server.live_url()) })
+        .insert_resource(CatalogSource { server: data_server.clone(), stream_tilesets: false, sensors_shown: true })
+        .insert_resource(data_server)
         .insert_resource(FloatingOrigin::at(cam.position_ecef))
         .insert_resource(cam)
         .add_plugins((LivePlugin, CatalogPlugin, MarkersPlugin));
     let main_view = app.world_mut().spawn(MainView).id();
-
-    // Every sensor the subscription matched is placed, in chunks of one kind each.
     run_until(&mut app, "the sites", |app| {
         let live = app.world().resource::<Live>();
         live.subscribed > 0 && app.world().resource::<SensorMarkers>().chunks.sensors() == live.subscribed
     });
     app.update();
+    (app, main_view)
+}
+
+#[test]
+fn a_planners_token_shows_the_gas_pipelines_the_public_never_gets() {
+    let (_data, server, centre) = server();
+    let (mut planner, main_view) = viewer(&server, centre, Some(PLANNER_TOKEN));
+    run_until(&mut planner, "the gas layer's views", |app| {
+        chunks(app).iter().any(|(k, _, views)| k.kind == SensorKind::GasPressure && views.contains(&main_view))
+    });
+    let (mut public, _) = viewer(&server, centre, None);
+    assert!(chunks(&mut public).iter().all(|(k, _, _)| k.kind != SensorKind::GasPressure));
+    let planner_sensors = planner.world().resource::<Live>().subscribed;
+    assert!(public.world().resource::<Live>().subscribed < planner_sensors, "the public sees fewer");
+    server.stop().unwrap();
+}
+
+#[test]
+fn sensors_become_chunked_markers_that_follow_readings_views_and_roles() {
+    let (_data, server, centre) = server();
+    let (mut app, main_view) = viewer(&server, centre, None);
+    // Every sensor the subscription matched is placed, in chunks of one kind each.
     let placed = chunks(&mut app);
     assert!(placed.len() > 6, "{} chunks", placed.len());
     assert!(placed.iter().all(|(k, _, _)| k.kind != SensorKind::GasPressure), "gas never reaches the public");

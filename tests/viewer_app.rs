@@ -475,7 +475,7 @@ fn the_catalog_arrives_asynchronously_as_named_layers_of_every_kind() {
     let mut app = empty_app(256 << 20);
     app.insert_resource(citytwin::platform::Runtime::new().unwrap())
         .insert_resource(CatalogSource {
-            server: format!("http://{}", server.addr),
+            server: citytwin::viewer::DataServer::new(&format!("http://{}", server.addr), None),
             stream_tilesets: true,
             sensors_shown: false,
         })

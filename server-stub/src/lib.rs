@@ -354,6 +354,8 @@ impl ServerHandle {
     /// Binds `config.listen` (port 0 picks a free one) and serves in the background. Callable
     /// from inside another async runtime: the server gets its own.
     pub fn start(config: Config) -> anyhow::Result<Self> {
+        // A bad configuration is the caller's error now, not a server that never answers.
+        config.validate()?;
         let std_listener =
             std::net::TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
         std_listener.set_nonblocking(true)?;

@@ -182,6 +182,15 @@ async fn static_tiles_cache_range_compress_and_stay_inside_their_directory() {
     server.stop().unwrap();
 }
 
+#[test]
+fn a_bad_configuration_is_refused_at_start() {
+    let data = tempfile::tempdir().unwrap();
+    let mut c = config(data.path(), None);
+    c.tokens.push(TokenConfig { token: "short".into(), role: Role::Planner, name: "someone".into() });
+    let err = ServerHandle::start(c).err().expect("refused");
+    assert!(err.to_string().contains("shorter than 16"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_and_cameras_by_role_with_an_audit_log() {
     let data = tempfile::tempdir().unwrap();

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use bevy::prelude::*;
 
+use super::DataServer;
 use super::hud::Attribution;
 use super::layers::{Layer, LayerViews, spawn_tileset};
 use super::planning::Scenarios;
@@ -17,8 +18,7 @@ use crate::protocol::catalog::{CameraLayer, Catalog, ModelLayer, SensorLayer};
 /// whether its sensor layers start shown.
 #[derive(Resource, Debug, Clone)]
 pub struct CatalogSource {
-    /// The data server's base URL (no trailing slash).
-    pub server: String,
+    pub server: DataServer,
     pub stream_tilesets: bool,
     pub sensors_shown: bool,
 }
@@ -80,7 +80,7 @@ fn fetch_catalog(
     mut status: ResMut<CatalogStatus>,
 ) {
     let Some(source) = source else { return };
-    let url = format!("{}/api/layers", source.server);
+    let url = source.server.at("/api/layers");
     let slot = pending.0.clone();
     *status = CatalogStatus::Loading;
     runtime.spawn(async move {
@@ -127,7 +127,7 @@ fn receive_catalog(
 fn add_layers(catalog: &Catalog, source: &CatalogSource, commands: &mut Commands) -> usize {
     let mut count = 0;
     if source.stream_tilesets {
-        for t in catalog.tileset_layers(&source.server) {
+        for t in catalog.tileset_layers(&source.server.url) {
             let e = spawn_tileset(commands, &t);
             commands.entity(e).insert(LayerSource::Tileset);
             count += 1;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::PlanningStart;
 use super::camera::Bookmark;
 use super::capture::{CapturePlugin, CaptureSettings};
-use super::{TilesSettings, ViewerConfig, embedded};
+use super::{DataServer, TilesSettings, ViewerConfig, embedded};
 use crate::platform::Runtime;
 use crate::protocol::catalog::TilesetLayer;
 
@@ -25,6 +25,9 @@ pub struct ViewerArgs {
     /// A citytwin data server URL: stream the tilesets of its catalog.
     #[arg(long)]
     pub server: Option<String>,
+    /// The bearer token to present to the data server (its role decides what the viewer may see).
+    #[arg(long, env = "CITYTWIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// Maximum screen-space error in pixels (default 16; the HUD changes it live).
     #[arg(long, env = "CITYTWIN_MAX_SSE")]
     pub max_sse: Option<f64>,
@@ -98,7 +101,7 @@ struct Resolved {
     tiles: TilesSettings,
     size: (u32, u32),
     camera: Option<Bookmark>,
-    data_server: Option<String>,
+    data_server: Option<DataServer>,
 }
 
 fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
@@ -108,6 +111,7 @@ fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
     Ok(ViewerArgs {
         tilesets: if args.tilesets.is_empty() { file.tilesets } else { args.tilesets },
         server: args.server.or(file.server),
+        token: args.token.or(file.token),
         max_sse: args.max_sse.or(file.max_sse),
         cache_mb: args.cache_mb.or(file.cache_mb),
         fullscreen: args.fullscreen || file.fullscreen,
@@ -157,10 +161,10 @@ fn resolve(args: &ViewerArgs) -> anyhow::Result<Resolved> {
         tilesets.push(TilesetLayer { id: url.clone(), name: super::layers::name_of(&url), url });
     }
     let mut embedded = None;
-    let mut data_server = args.server.as_deref().map(|s| s.trim_end_matches('/').to_owned());
+    let mut data_server = args.server.as_deref().map(|s| DataServer::new(s, args.token.clone()));
     if tilesets.is_empty() && data_server.is_none() {
         let e = embedded::start_demo(&embedded::cache_dir(), None)?;
-        data_server = Some(e.server.url());
+        data_server = Some(DataServer::new(&e.server.url(), None));
         embedded = Some(e);
     }
     // The data server's catalog (the embedded one's too) is read by the app, asynchronously.
@@ -177,7 +181,8 @@ pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
     let args = merge(args)?;
     let r = resolve(&args)?;
     let named = r.tilesets.iter().map(|t| t.url.as_str());
-    info!("streaming {}", named.chain(r.data_server.as_deref()).collect::<Vec<_>>().join(", "));
+    let server = r.data_server.as_ref().map(|s| s.url.as_str());
+    info!("streaming {}", named.chain(server).collect::<Vec<_>>().join(", "));
     let mode = if args.fullscreen {
         WindowMode::BorderlessFullscreen(MonitorSelection::Primary)
     } else {

@@ -76,7 +76,7 @@ pub fn hud_ui(
             cam.altitude_m()
         ));
         if let Some(s) = &server {
-            ui.label(format!("data server: {}", s.0));
+            ui.label(format!("data server: {}", s.url));
         }
         let errors: Vec<String> =
             sets.iter().flat_map(|t| t.errors.iter().map(|e| format!("{}: {}", e.url, e.message))).collect();

@@ -20,15 +20,6 @@ pub struct LiveSettings {
     pub url: Option<String>,
 }
 
-/// The WebSocket URL of a data server's live stream (`http://h:p` → `ws://h:p/live`).
-pub fn socket_url(server: &str) -> String {
-    let base = server.trim_end_matches('/');
-    let base = base.strip_prefix("https://").map(|r| format!("wss://{r}")).unwrap_or_else(|| {
-        base.strip_prefix("http://").map(|r| format!("ws://{r}")).unwrap_or_else(|| base.to_owned())
-    });
-    format!("{base}/live")
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum LiveStatus {
     Off,
@@ -481,9 +472,12 @@ mod tests {
     }
 
     #[test]
-    fn socket_urls_follow_the_scheme() {
-        assert_eq!(socket_url("http://127.0.0.1:8080/"), "ws://127.0.0.1:8080/live");
-        assert_eq!(socket_url("https://twin.example.org"), "wss://twin.example.org/live");
+    fn server_urls_follow_the_scheme_and_carry_the_token() {
+        use crate::viewer::DataServer;
+        assert_eq!(DataServer::new("http://127.0.0.1:8080/", None).live_url(), "ws://127.0.0.1:8080/live");
+        let s = DataServer::new("https://twin.example.org", Some("a b&c".into()));
+        assert_eq!(s.live_url(), "wss://twin.example.org/live?access_token=a+b%26c");
+        assert_eq!(s.at("/v1.1/Things?$top=1"), "https://twin.example.org/v1.1/Things?$top=1&access_token=a+b%26c");
         assert_eq!(clock(1_700_000_000_000), "22:13:20");
     }
 }

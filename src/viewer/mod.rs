@@ -63,8 +63,8 @@ pub struct ViewerConfig {
     /// Where to start; `None` frames the first tileset.
     pub camera: Option<Bookmark>,
     pub hud: bool,
-    /// The data server's base URL: its catalog gives the layers, its `/live` feeds the sensors.
-    pub data_server: Option<String>,
+    /// The data server: its catalog gives the layers, its `/live` feeds the sensors.
+    pub data_server: Option<DataServer>,
     /// A comparison to open at start.
     pub planning: Option<PlanningStart>,
     /// The property to colour the city by at start (e.g. `height`).
@@ -77,9 +77,42 @@ pub struct ViewerConfig {
     pub sensor: Option<u32>,
 }
 
-/// The data server the viewer talks to.
-#[derive(Resource, Debug, Clone)]
-pub struct DataServer(pub String);
+/// The data server the viewer talks to, and the bearer token it presents (as `access_token`, which
+/// the server reads on every route, the WebSocket included): a planner's or operator's token shows
+/// what their role may see.
+#[derive(Resource, Debug, Clone, PartialEq)]
+pub struct DataServer {
+    /// Its base URL (no trailing slash).
+    pub url: String,
+    pub token: Option<String>,
+}
+
+impl DataServer {
+    pub fn new(url: &str, token: Option<String>) -> Self {
+        Self { url: url.trim_end_matches('/').to_owned(), token }
+    }
+
+    /// `path` (with its query, if any) on the server, carrying the token.
+    pub fn at(&self, path: &str) -> String {
+        let mut url = format!("{}{path}", self.url);
+        if let Some(t) = &self.token {
+            url.push(if path.contains('?') { '&' } else { '?' });
+            url.push_str("access_token=");
+            url.extend(url::form_urlencoded::byte_serialize(t.as_bytes()));
+        }
+        url
+    }
+
+    /// The live stream's WebSocket URL (`http://h:p` → `ws://h:p/live`).
+    pub fn live_url(&self) -> String {
+        let http = self.at("/live");
+        match http.split_once("://") {
+            Some(("https", rest)) => format!("wss://{rest}"),
+            Some(("http", rest)) => format!("ws://{rest}"),
+            _ => http,
+        }
+    }
+}
 
 /// Whether the camera still waits for the first tileset to frame it.
 #[derive(Resource)]
@@ -105,7 +138,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .insert_resource(layers::StartLayers(config.tilesets))
         .insert_resource(Fetcher::new(runtime.clone()))
         .insert_resource(markers::SensorAtStart(config.sensor))
-        .insert_resource(LiveSettings { url: config.data_server.as_deref().map(live::socket_url) })
+        .insert_resource(LiveSettings { url: config.data_server.as_ref().map(DataServer::live_url) })
         .insert_resource(runtime)
         .init_resource::<Attribution>()
         .insert_resource(hud::HudSettings { visible: config.hud })
@@ -139,13 +172,13 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
                 planning::share_ui,
             ),
         );
-    if let Some(url) = config.data_server {
+    if let Some(server) = config.data_server {
         app.insert_resource(catalog::CatalogSource {
-            server: url.clone(),
+            server: server.clone(),
             stream_tilesets: config.catalog_tilesets,
             sensors_shown: config.sensors_shown,
         });
-        app.insert_resource(DataServer(url));
+        app.insert_resource(server);
     }
     if let Some(start) = config.planning {
         app.insert_resource(start);

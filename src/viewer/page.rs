@@ -1,14 +1,14 @@
 //! The browser's options, read from the page's address: the desktop's settings under the same
 //! defaults (`?tileset=URL` repeatable, `?server=URL`, `?camera=lon,lat,h,heading,pitch`, `?hud=0`,
-//! `?theme=PROPERTY`, `?night=1`, `?sse=PX`, `?cache_mb=MB`, `?sensors=0`, `?sensor=INDEX`, and a
-//! comparison:
+//! `?theme=PROPERTY`, `?night=1`, `?sse=PX`, `?cache_mb=MB`, `?sensors=0`, `?sensor=INDEX`,
+//! `?access_token=TOKEN` (presented to the data server), and a comparison:
 //! `?scenario=ID&variant=ID&compare=swipe&other=ID&sun=YYYY-MM-DDTHH:MM&shadows=0`).
 
 use anyhow::anyhow;
 use bevy::prelude::*;
 
 use super::layers::name_of;
-use super::{Bookmark, PlanningStart, TilesSettings, ViewerConfig};
+use super::{Bookmark, DataServer, PlanningStart, TilesSettings, ViewerConfig};
 use crate::protocol::catalog::TilesetLayer;
 
 /// The viewer's configuration for a page at `origin` (e.g. `https://host:8080`) with the query
@@ -48,7 +48,7 @@ pub fn config_from_page(origin: &str, search: &str) -> anyhow::Result<ViewerConf
         tiles,
         camera,
         hud: get("hud").as_deref() != Some("0"),
-        data_server: Some(server),
+        data_server: Some(DataServer::new(&server, get("access_token"))),
     })
 }
 
@@ -59,18 +59,18 @@ mod tests {
     #[test]
     fn the_page_query_gives_the_desktops_settings_with_the_same_defaults() {
         let c = config_from_page("http://h:8080", "").unwrap();
-        assert_eq!(c.data_server.as_deref(), Some("http://h:8080"));
+        assert_eq!(c.data_server, Some(DataServer::new("http://h:8080", None)));
         assert!(c.catalog_tilesets && c.tilesets.is_empty() && c.hud && c.planning.is_none() && c.sensors_shown);
         assert_eq!(c.tiles, TilesSettings::default());
         let c = config_from_page(
             "http://h",
-            "?tileset=http%3A%2F%2Fx%2Fcity%2Ftileset.json&sse=8&cache_mb=64&hud=0&scenario=s&shadows=0&server=http://o/&sensors=0",
+            "?tileset=http%3A%2F%2Fx%2Fcity%2Ftileset.json&sse=8&cache_mb=64&hud=0&scenario=s&shadows=0&server=http://o/&sensors=0&access_token=t0k",
         )
         .unwrap();
         assert_eq!(c.tilesets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["city"]);
         assert!(!c.catalog_tilesets, "named tilesets replace the catalog's");
         assert_eq!((c.tiles.max_sse, c.tiles.cache_bytes), (8.0, 64 << 20));
-        assert_eq!(c.data_server.as_deref(), Some("http://o"));
+        assert_eq!(c.data_server, Some(DataServer::new("http://o", Some("t0k".into()))));
         assert!(!c.hud && !c.sensors_shown);
         assert_eq!(c.planning.map(|p| (p.scenario, p.shadows)), Some(("s".into(), false)));
         assert!(config_from_page("http://h", "?sse=lots").is_err());

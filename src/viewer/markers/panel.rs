@@ -122,7 +122,7 @@ pub fn choose(
         return;
     };
     selected.history = History::Loading;
-    let url = format!("{}{}", server.0, history_path(sensor, live.server_time_ms - HISTORY_MS));
+    let url = server.at(&history_path(sensor, live.server_time_ms - HISTORY_MS));
     let answer = selected.answer.clone();
     runtime.spawn(async move {
         let points = load_history(url).await;

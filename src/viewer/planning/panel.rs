@@ -140,7 +140,8 @@ pub fn share_ui(
         return Ok(());
     };
     egui::Window::new("Share this view").default_open(false).default_pos([10.0, 420.0]).show(ctx, |ui| {
-        let base = server.as_ref().map_or("", |s| s.0.as_str());
+        // The server alone: a shared link never carries the sharer's token.
+        let base = server.as_ref().map_or("", |s| s.url.as_str());
         let link = format!("{base}/?{}", shared.query());
         ui.label("In a browser:");
         ui.add(egui::TextEdit::singleline(&mut link.as_str()).desired_width(360.0));
