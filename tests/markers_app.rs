@@ -1,13 +1,15 @@
 //! Live sensor markers in a headless app (no GPU) against a real data server: sites and readings
 //! from the live stream become chunked markers, clusters far and sensors near; readings recolour
-//! them; sensor layers switch them per view; the gas pipelines never reach the public.
+//! them; sensor layers switch them per view; the gas pipelines and the CCTV cameras (drawn as
+//! frusta) reach a planner's token and never the public.
 
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use citytwin::markers::ChunkKey;
 use citytwin::protocol::sensors::SensorKind;
-use citytwin::viewer::catalog::{CatalogPlugin, CatalogSource, LayerSource};
+use citytwin::viewer::catalog::{CatalogPlugin, CatalogSource, CatalogStatus, LayerSource};
+use citytwin::viewer::cctv::{Cctv, CctvPlugin, Frusta};
 use citytwin::viewer::markers::{
     History, MarkerBatch, MarkerChunk, MarkerViews, MarkersPlugin, SelectedSensor, SensorMarkers,
 };
@@ -64,14 +66,15 @@ fn viewer(server: &citytwin_server::ServerHandle, centre: [f64; 2], token: Optio
         Bookmark { lon_deg: centre[0], lat_deg: centre[1], height_m: 2_500.0, heading_deg: 0.0, pitch_deg: -90.0 };
     let cam = GeoCamera::at(&eye);
     let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
+    app.add_plugins((MinimalPlugins, AssetPlugin::default(), bevy::mesh::MeshPlugin))
+        .init_asset::<StandardMaterial>()
         .insert_resource(citytwin::platform::Runtime::new().unwrap())
         .insert_resource(LiveSettings { url: Some(data_server.live_url()) })
         .insert_resource(CatalogSource { server: data_server.clone(), stream_tilesets: false, sensors_shown: true })
         .insert_resource(data_server)
         .insert_resource(FloatingOrigin::at(cam.position_ecef))
         .insert_resource(cam)
-        .add_plugins((LivePlugin, CatalogPlugin, MarkersPlugin));
+        .add_plugins((LivePlugin, CatalogPlugin, MarkersPlugin, CctvPlugin));
     let main_view = app.world_mut().spawn(MainView).id();
     run_until(&mut app, "the sites", |app| {
         let live = app.world().resource::<Live>();
@@ -92,6 +95,36 @@ fn a_planners_token_shows_the_gas_pipelines_the_public_never_gets() {
     assert!(chunks(&mut public).iter().all(|(k, _, _)| k.kind != SensorKind::GasPressure));
     let planner_sensors = planner.world().resource::<Live>().subscribed;
     assert!(public.world().resource::<Live>().subscribed < planner_sensors, "the public sees fewer");
+    server.stop().unwrap();
+}
+
+#[test]
+fn cameras_reach_planners_as_frusta_and_never_the_public() {
+    let (_data, server, centre) = server();
+    let (mut planner, _) = viewer(&server, centre, Some(PLANNER_TOKEN));
+    run_until(&mut planner, "the frusta", |app| {
+        let mut q = app.world_mut().query_filtered::<Entity, With<Frusta>>();
+        q.iter(app.world()).next().is_some()
+    });
+    let cameras = planner.world().resource::<Cctv>().cameras.len();
+    assert!(cameras > 0 && cameras <= 2_000, "{cameras} cameras");
+    let mut q = planner.world_mut().query_filtered::<&Mesh3d, With<Frusta>>();
+    let mesh = q.single(planner.world()).unwrap().0.clone();
+    let vertices = planner.world().resource::<Assets<Mesh>>().get(&mesh).unwrap().count_vertices();
+    assert_eq!(vertices, cameras * 16, "eight edges per camera");
+    // The public: no camera layer in its catalog, nothing fetched, nothing drawn.
+    let (mut public, _) = viewer(&server, centre, None);
+    run_until(&mut public, "the catalog", |app| {
+        matches!(app.world().resource::<CatalogStatus>(), CatalogStatus::Loaded(_))
+    });
+    for _ in 0..20 {
+        public.update();
+    }
+    let mut q = public.world_mut().query::<&LayerSource>();
+    assert!(!q.iter(public.world()).any(|s| matches!(s, LayerSource::Cameras(_))));
+    let mut q = public.world_mut().query_filtered::<Entity, With<Frusta>>();
+    assert_eq!(q.iter(public.world()).count(), 0);
+    assert!(public.world().resource::<Cctv>().cameras.is_empty());
     server.stop().unwrap();
 }
 

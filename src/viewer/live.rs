@@ -199,7 +199,7 @@ pub fn area_moved(current: &[f64; 4], next: &[f64; 4]) -> bool {
 }
 
 /// The area around where the camera looks (the ground it points at, if near; else below it).
-fn camera_area(cam: &GeoCamera) -> Option<[f64; 4]> {
+pub fn camera_area(cam: &GeoCamera) -> Option<[f64; 4]> {
     let altitude_m = cam.altitude_m().max(0.0);
     let (forward, _, _) = cam.basis();
     let looked_at = cam

@@ -8,6 +8,7 @@ mod camera;
 #[cfg(feature = "viewer")]
 mod capture;
 pub mod catalog;
+pub mod cctv;
 #[cfg(feature = "viewer")]
 mod desktop;
 #[cfg(feature = "viewer")]
@@ -146,7 +147,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .init_resource::<FrameTimes>()
         .insert_resource(theme::ThemeChoice { property: config.theme, offered: Vec::new() })
         .add_plugins((TilesPlugin, FeatureStatePlugin, LivePlugin, PlanningPlugin, look::LookPlugin))
-        .add_plugins((catalog::CatalogPlugin, markers::MarkersPlugin))
+        .add_plugins((catalog::CatalogPlugin, markers::MarkersPlugin, cctv::CctvPlugin))
         .add_systems(Startup, (views::spawn_views, setup_scene, layers::open_start_layers))
         .add_systems(Update, views::layout_views)
         .add_systems(
