@@ -3,6 +3,8 @@
 //! them; sensor layers switch them per view; the gas pipelines and the CCTV cameras (drawn as
 //! frusta) reach a planner's token and never the public.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
@@ -41,11 +43,7 @@ const PLANNER_TOKEN: &str = "planner-secret-0123";
 /// planner's token; the directory holds its history.
 fn server() -> (tempfile::TempDir, citytwin_server::ServerHandle, [f64; 2]) {
     let data = tempfile::tempdir().unwrap();
-    let mut config = citytwin_server::Config {
-        listen: ([127, 0, 0, 1], 0).into(),
-        data_dir: data.path().into(),
-        ..Default::default()
-    };
+    let mut config = common::server_config(data.path());
     config.sensors.count = 3000;
     config.sensors.report_interval_s = [1, 3];
     config.sensors.history_interval_s = 1;

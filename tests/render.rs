@@ -220,11 +220,7 @@ fn streams_a_servers_catalog_over_http() {
         return;
     }
     let state = tempfile::tempdir().unwrap();
-    let mut config = citytwin_server::Config {
-        listen: ([127, 0, 0, 1], 0).into(),
-        data_dir: state.path().into(),
-        ..Default::default()
-    };
+    let mut config = common::server_config(state.path());
     config.sensors.count = 10;
     config.cameras.count = 0;
     config.tilesets.push(citytwin_server::config::TilesetConfig {

@@ -108,11 +108,7 @@ fn tiles_plugin_streams_builds_and_shows_a_b3dm_sample() {
 fn live_plugin_follows_the_sensor_stream_and_survives_a_server_restart() {
     use citytwin::viewer::{Bookmark, Live, LivePlugin, LiveSettings, LiveStatus};
     let data = tempfile::tempdir().unwrap();
-    let mut config = citytwin_server::Config {
-        listen: ([127, 0, 0, 1], 0).into(),
-        data_dir: data.path().into(),
-        ..Default::default()
-    };
+    let mut config = common::server_config(data.path());
     config.sensors.count = 3000;
     let [lon, lat] = config.sensors.center_deg;
     let server = citytwin_server::ServerHandle::start(config.clone()).unwrap();
@@ -458,11 +454,9 @@ fn the_catalog_arrives_asynchronously_as_named_layers_of_every_kind() {
     let (data, tiles) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     city(tiles.path(), 300, 3);
     let mut config = citytwin_server::Config {
-        listen: ([127, 0, 0, 1], 0).into(),
-        data_dir: data.path().into(),
         scenarios: vec![citytwin::tiler::demo::demo_scenario()],
         attribution: vec!["© test".into()],
-        ..Default::default()
+        ..common::server_config(data.path())
     };
     config.tilesets.push(citytwin_server::config::TilesetConfig {
         id: "city".into(),

@@ -127,6 +127,15 @@ impl Chunk {
         }
     }
 
+    /// Where its sensors are: `(sensor, ECEF)` in instance order.
+    pub fn sites_ecef(&self) -> impl Iterator<Item = (u32, DVec3)> + '_ {
+        self.sensors.iter().enumerate().map(|(slot, s)| (*s, self.site_ecef(slot)))
+    }
+
+    fn site_ecef(&self, slot: usize) -> DVec3 {
+        self.ecef_from_chunk.transform_point3(Vec3::from(self.instances[slot].offset_m).as_dvec3())
+    }
+
     fn set_level(&mut self, slot: usize, level: AlarmLevel) {
         self.level_counts[self.levels[slot] as usize] -= 1;
         self.level_counts[level as usize] += 1;
@@ -241,8 +250,7 @@ impl MarkerChunks {
     /// Where a placed sensor is.
     pub fn sensor_ecef(&self, sensor: u32) -> Option<DVec3> {
         let (chunk, slot) = (*self.place.get(sensor as usize)?)?;
-        let c = &self.chunks[chunk as usize];
-        Some(c.ecef_from_chunk.transform_point3(glam::Vec3::from(c.instances[slot as usize].offset_m).as_dvec3()))
+        Some(self.chunks[chunk as usize].site_ecef(slot as usize))
     }
 }
 

@@ -3,11 +3,10 @@
 //! layers and camera layers are layers too, drawn by the plugins that draw them; scenarios go to
 //! planning and credits to the HUD.
 
-use std::sync::{Arc, Mutex};
-
 use bevy::prelude::*;
 
 use super::DataServer;
+use super::fetch::{Answer, get};
 use super::hud::Attribution;
 use super::layers::{Layer, LayerViews, spawn_tileset};
 use super::planning::Scenarios;
@@ -56,9 +55,9 @@ impl LayerSource {
     }
 }
 
-/// The fetch's answer, written by the I/O task.
-#[derive(Resource, Clone, Default)]
-struct Pending(Arc<Mutex<Option<Result<Catalog, String>>>>);
+/// The fetch's answer.
+#[derive(Resource, Default)]
+struct Pending(Answer<Result<Catalog, String>>);
 
 pub struct CatalogPlugin;
 
@@ -81,23 +80,11 @@ fn fetch_catalog(
 ) {
     let Some(source) = source else { return };
     let url = source.server.at("/api/layers");
-    let slot = pending.0.clone();
     *status = CatalogStatus::Loading;
-    runtime.spawn(async move {
-        let answer = load(&url).await;
-        if let Ok(mut slot) = slot.lock() {
-            *slot = Some(answer);
-        }
+    pending.0.spawn(&runtime, async move {
+        let bytes = get(&url).await?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("{url} is not a citytwin catalog: {e}"))
     });
-}
-
-async fn load(url: &str) -> Result<Catalog, String> {
-    let response = reqwest::get(url).await.map_err(|e| format!("{url}: {e}"))?;
-    if !response.status().is_success() {
-        return Err(format!("{url}: HTTP {}", response.status()));
-    }
-    let bytes = response.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{url} is not a citytwin catalog: {e}"))
 }
 
 fn receive_catalog(
@@ -109,7 +96,7 @@ fn receive_catalog(
     mut commands: Commands,
 ) {
     let Some(source) = source else { return };
-    let Some(answer) = pending.0.lock().ok().and_then(|mut slot| slot.take()) else { return };
+    let Some(answer) = pending.0.take() else { return };
     let catalog = match answer {
         Ok(catalog) => catalog,
         Err(e) => {

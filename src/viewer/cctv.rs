@@ -4,8 +4,6 @@
 //! lines (`markers::frustum`: the eye to the corners of its picture at its range), one mesh for
 //! all, in the views that show the layer.
 
-use std::sync::{Arc, Mutex};
-
 use bevy::asset::RenderAssetUsages;
 use bevy::mesh::PrimitiveTopology;
 use bevy::prelude::*;
@@ -15,6 +13,7 @@ use serde::Deserialize;
 use super::DataServer;
 use super::camera::GeoCamera;
 use super::catalog::LayerSource;
+use super::fetch::{Answer, get};
 use super::layers::LayerViews;
 use super::live::{area_moved, camera_area};
 use super::origin::GeoTransform;
@@ -39,7 +38,7 @@ pub struct Cctv {
     area: Option<[f64; 4]>,
     pub cameras: Vec<Camera>,
     pub last_error: Option<String>,
-    answer: Arc<Mutex<Option<Fetched>>>,
+    answer: Answer<Fetched>,
 }
 
 /// The entity drawing the frusta.
@@ -77,23 +76,11 @@ fn fetch_cameras(
     cctv.area = Some(area);
     let [w, s, e, n] = area;
     let url = server.at(&format!("{}?bbox={w},{s},{e},{n}&limit={MAX_CAMERAS}", layer.url));
-    let answer = cctv.answer.clone();
-    runtime.spawn(async move {
-        let got = load(&url).await;
-        if let Ok(mut slot) = answer.lock() {
-            *slot = Some(got);
-        }
+    cctv.answer.spawn(&runtime, async move {
+        let bytes = get(&url).await?;
+        let page: CameraPage = serde_json::from_slice(&bytes).map_err(|e| format!("{url}: not a camera list: {e}"))?;
+        Ok(page.cameras)
     });
-}
-
-async fn load(url: &str) -> Fetched {
-    let response = reqwest::get(url).await.map_err(|e| format!("{url}: {e}"))?;
-    if !response.status().is_success() {
-        return Err(format!("{url}: HTTP {}", response.status()));
-    }
-    let bytes = response.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-    let page: CameraPage = serde_json::from_slice(&bytes).map_err(|e| format!("{url}: not a camera list: {e}"))?;
-    Ok(page.cameras)
 }
 
 /// The frusta of `cameras` as line segments, in the east-north-up frame at `origin_ecef`.
@@ -118,7 +105,7 @@ fn draw_frusta(
     mut materials: ResMut<Assets<StandardMaterial>>,
     mut commands: Commands,
 ) {
-    let Some(answer) = cctv.answer.lock().ok().and_then(|mut slot| slot.take()) else { return };
+    let Some(answer) = cctv.answer.take() else { return };
     let cameras = match answer {
         Ok(cameras) => cameras,
         Err(e) => {

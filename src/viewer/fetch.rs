@@ -1,16 +1,56 @@
 //! Fetching off the frame: reqwest (the browser's fetch on the web) and file reads on the
-//! platform's runtime; each request can be aborted; finished bytes are drained every frame.
+//! platform's runtime; each tile request can be aborted; finished bytes are drained every frame.
+//! One-off requests (the catalog, cameras, a sensor's history) hand their result back through an
+//! [`Answer`].
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
 
 use bevy::prelude::*;
 use futures_util::future::{AbortHandle, abortable};
 
-use crate::platform::Runtime;
+use crate::platform::{MaybeSend, Runtime};
 use crate::tiles::{LoadError, RequestId};
+
+/// A one-off request's result, handed from its I/O task to the frame: the task fills it, a system
+/// takes it.
+pub struct Answer<T>(Arc<Mutex<Option<T>>>);
+
+impl<T> Default for Answer<T> {
+    fn default() -> Self {
+        Self(Arc::default())
+    }
+}
+
+impl<T: MaybeSend + 'static> Answer<T> {
+    /// Runs `task` on the runtime; its output becomes the answer (replacing one not taken yet).
+    pub fn spawn(&self, runtime: &Runtime, task: impl Future<Output = T> + MaybeSend + 'static) {
+        let slot = self.0.clone();
+        runtime.spawn(async move {
+            let value = task.await;
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some(value);
+            }
+        });
+    }
+
+    /// The answer, once it has come (once).
+    pub fn take(&self) -> Option<T> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+/// GETs `url`: its body, or what went wrong (the URL with the error or the HTTP status).
+pub async fn get(url: &str) -> Result<Vec<u8>, String> {
+    let response = reqwest::get(url).await.map_err(|e| format!("{url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    Ok(response.bytes().await.map_err(|e| format!("{url}: {e}"))?.to_vec())
+}
 
 /// A finished fetch for the tileset layer `layer`.
 pub struct Done {

@@ -19,6 +19,13 @@ pub fn data_dir() -> Option<PathBuf> {
     None
 }
 
+/// A data server's configuration for a test: an ephemeral port on 127.0.0.1, its state in
+/// `data_dir`, the defaults otherwise.
+#[cfg(feature = "viewer")]
+pub fn server_config(data_dir: &Path) -> citytwin_server::Config {
+    citytwin_server::Config { listen: ([127, 0, 0, 1], 0).into(), data_dir: data_dir.into(), ..Default::default() }
+}
+
 /// The variable with which a user asks to skip tests whose prerequisites are missing.
 pub const SKIP_VAR: &str = "CITYTWIN_SKIP_MISSING";
 

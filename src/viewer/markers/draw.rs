@@ -141,12 +141,11 @@ fn init_markers(
     }
 }
 
-/// Copies each chunk's views, and its instances into a new buffer when they changed.
-fn extract_markers(
-    mut commands: Commands,
-    device: Res<RenderDevice>,
-    batches: Extract<Query<(RenderEntity, Ref<MarkerBatch>, &MarkerViews)>>,
-) {
+/// A chunk as extracted: its render entity, instances and views (with their change ticks).
+type ChunkToExtract = (RenderEntity, Ref<'static, MarkerBatch>, Ref<'static, MarkerViews>);
+
+/// Copies each chunk's views, and its instances into a new buffer, when they changed.
+fn extract_markers(mut commands: Commands, device: Res<RenderDevice>, batches: Extract<Query<ChunkToExtract>>) {
     for (entity, batch, views) in &batches {
         let mut render = commands.entity(entity);
         if batch.is_changed() {
@@ -163,7 +162,9 @@ fn extract_markers(
                 render.insert(MarkerBuffer { kind: batch.kind, buffer, count: batch.instances.len() as u32, centre });
             }
         }
-        render.insert(ExtractedMarkerViews(views.0.clone()));
+        if views.is_changed() {
+            render.insert(ExtractedMarkerViews(views.0.clone()));
+        }
     }
 }
 

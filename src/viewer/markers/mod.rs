@@ -61,7 +61,7 @@ impl SensorMarkers {
             .iter()
             .filter(|(_, (_, d))| *d == Detail::Sensors)
             .filter_map(|(key, _)| self.chunks.get(key))
-            .flat_map(|c| c.sensors.iter().filter_map(|s| Some((*s, self.chunks.sensor_ecef(*s)?))))
+            .flat_map(|c| c.sites_ecef())
     }
 }
 

@@ -3,8 +3,6 @@
 //! from the data server's SensorThings API (zoomable; the warning and alarm thresholds drawn),
 //! with the live readings appended as they come.
 
-use std::sync::{Arc, Mutex};
-
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 use bevy_egui::{EguiContexts, egui};
@@ -16,6 +14,7 @@ use crate::markers::history::{MAX_PAGES, history_path, read_page};
 use crate::platform::Runtime;
 use crate::protocol::sensors::AlarmLevel;
 use crate::viewer::camera::{Bookmark, GeoCamera};
+use crate::viewer::fetch::{Answer, get};
 use crate::viewer::hud::HudSettings;
 use crate::viewer::live::{Live, SensorChosen, SensorNews, level_color};
 use crate::viewer::origin::FloatingOrigin;
@@ -47,8 +46,8 @@ pub enum History {
 pub struct SelectedSensor {
     pub sensor: Option<u32>,
     pub history: History,
-    /// The fetch's answer, written by the I/O task: `(sensor, points or error)`.
-    answer: Arc<Mutex<Option<(u32, Fetched)>>>,
+    /// The fetch's answer: `(sensor, points or error)`.
+    answer: Answer<(u32, Fetched)>,
 }
 
 /// A sensor to choose once it is placed (`--sensor`, `?sensor=`).
@@ -123,24 +122,14 @@ pub fn choose(
     };
     selected.history = History::Loading;
     let url = server.at(&history_path(sensor, live.server_time_ms - HISTORY_MS));
-    let answer = selected.answer.clone();
-    runtime.spawn(async move {
-        let points = load_history(url).await;
-        if let Ok(mut slot) = answer.lock() {
-            *slot = Some((sensor, points));
-        }
-    });
+    selected.answer.spawn(&runtime, async move { (sensor, load_history(url).await) });
 }
 
 /// Every page of the history, up to [`MAX_PAGES`].
 async fn load_history(mut url: String) -> Fetched {
     let mut points = Vec::new();
     for _ in 0..MAX_PAGES {
-        let response = reqwest::get(&url).await.map_err(|e| format!("{url}: {e}"))?;
-        if !response.status().is_success() {
-            return Err(format!("{url}: HTTP {}", response.status()));
-        }
-        let page = read_page(&response.bytes().await.map_err(|e| format!("{url}: {e}"))?)?;
+        let page = read_page(&get(&url).await?)?;
         points.extend(page.points);
         let Some(next) = page.next else { break };
         url = next;
@@ -150,8 +139,7 @@ async fn load_history(mut url: String) -> Fetched {
 
 /// Takes a fetched history (of the sensor still shown) and appends live readings to it.
 pub fn follow_history(mut selected: ResMut<SelectedSensor>, mut news: MessageReader<SensorNews>) {
-    let answer = selected.answer.lock().ok().and_then(|mut slot| slot.take());
-    if let Some((sensor, result)) = answer
+    if let Some((sensor, result)) = selected.answer.take()
         && selected.sensor == Some(sensor)
     {
         selected.history = result.map_or_else(History::Failed, History::Loaded);
