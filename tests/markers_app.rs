@@ -11,9 +11,9 @@ use bevy::prelude::*;
 use citytwin::markers::ChunkKey;
 use citytwin::protocol::sensors::SensorKind;
 use citytwin::viewer::catalog::{CatalogPlugin, CatalogSource, CatalogStatus, LayerSource};
-use citytwin::viewer::cctv::{Cctv, CctvPlugin, Frusta};
+use citytwin::viewer::cctv::{CameraChosen, CameraSymbols, Cctv, CctvPlugin, ChosenCamera, Frusta};
 use citytwin::viewer::markers::{
-    History, MarkerBatch, MarkerChunk, MarkerViews, MarkersPlugin, SelectedSensor, SensorMarkers,
+    History, MarkerBatch, MarkerChunk, MarkerViews, MarkersPlugin, SelectedSensor, SensorMarkers, Symbol,
 };
 use citytwin::viewer::{
     Bookmark, DataServer, FloatingOrigin, GeoCamera, LayerViews, Live, LivePlugin, LiveSettings, MainView, SensorChosen,
@@ -38,12 +38,18 @@ fn chunks(app: &mut App) -> Vec<(ChunkKey, usize, Vec<Entity>)> {
 }
 
 const PLANNER_TOKEN: &str = "planner-secret-0123";
+const OPERATOR_TOKEN: &str = "operator-secret-0123";
 
 /// A data server of 3,000 sensors reporting every 1–3 s (history every second), which knows a
 /// planner's token; the directory holds its history.
 fn server() -> (tempfile::TempDir, citytwin_server::ServerHandle, [f64; 2]) {
+    server_with_cameras(1000)
+}
+
+fn server_with_cameras(cameras: usize) -> (tempfile::TempDir, citytwin_server::ServerHandle, [f64; 2]) {
     let data = tempfile::tempdir().unwrap();
     let mut config = common::server_config(data.path());
+    config.cameras.count = cameras;
     config.sensors.count = 3000;
     config.sensors.report_interval_s = [1, 3];
     config.sensors.history_interval_s = 1;
@@ -51,6 +57,11 @@ fn server() -> (tempfile::TempDir, citytwin_server::ServerHandle, [f64; 2]) {
         token: PLANNER_TOKEN.into(),
         role: citytwin_server::auth::Role::Planner,
         name: "a planner".into(),
+    });
+    config.tokens.push(citytwin_server::config::TokenConfig {
+        token: OPERATOR_TOKEN.into(),
+        role: citytwin_server::auth::Role::Operator,
+        name: "an operator".into(),
     });
     let centre = config.sensors.center_deg;
     (data, citytwin_server::ServerHandle::start(config).unwrap(), centre)
@@ -66,6 +77,7 @@ fn viewer(server: &citytwin_server::ServerHandle, centre: [f64; 2], token: Optio
     let mut app = App::new();
     app.add_plugins((MinimalPlugins, AssetPlugin::default(), bevy::mesh::MeshPlugin))
         .init_asset::<StandardMaterial>()
+        .init_asset::<Image>()
         .insert_resource(citytwin::platform::Runtime::new().unwrap())
         .insert_resource(LiveSettings { url: Some(data_server.live_url()) })
         .insert_resource(CatalogSource { server: data_server.clone(), stream_tilesets: false, sensors_shown: true })
@@ -110,6 +122,12 @@ fn cameras_reach_planners_as_frusta_and_never_the_public() {
     let mesh = q.single(planner.world()).unwrap().0.clone();
     let vertices = planner.world().resource::<Assets<Mesh>>().get(&mesh).unwrap().count_vertices();
     assert_eq!(vertices, cameras * 16, "eight edges per camera");
+    let mut q = planner.world_mut().query_filtered::<&Visibility, With<Frusta>>();
+    assert_eq!(q.single(planner.world()).unwrap(), Visibility::Inherited, "the camera layer is shown");
+    // A symbol at each camera's eye, drawn in the main view.
+    let (symbol, instances, views) = camera_symbols(&mut planner);
+    assert_eq!((symbol, instances), (Symbol::Camera, cameras));
+    assert_eq!(views.len(), 1);
     // The public: no camera layer in its catalog, nothing fetched, nothing drawn.
     let (mut public, _) = viewer(&server, centre, None);
     run_until(&mut public, "the catalog", |app| {
@@ -123,6 +141,63 @@ fn cameras_reach_planners_as_frusta_and_never_the_public() {
     let mut q = public.world_mut().query_filtered::<Entity, With<Frusta>>();
     assert_eq!(q.iter(public.world()).count(), 0);
     assert!(public.world().resource::<Cctv>().cameras.is_empty());
+    server.stop().unwrap();
+}
+
+/// The camera symbols' batch: its symbol, instance count and views.
+fn camera_symbols(app: &mut App) -> (Symbol, usize, Vec<Entity>) {
+    let mut q = app.world_mut().query_filtered::<(&MarkerBatch, &MarkerViews), With<CameraSymbols>>();
+    let (batch, views) = q.single(app.world()).unwrap();
+    (batch.symbol, batch.instances.len(), views.0.clone())
+}
+
+#[test]
+fn a_view_over_more_cameras_than_it_lists_gets_their_clusters() {
+    let (_data, server, centre) = server_with_cameras(20_000);
+    let (mut planner, _) = viewer(&server, centre, Some(PLANNER_TOKEN));
+    run_until(&mut planner, "the clusters", |app| !app.world().resource::<Cctv>().clusters.is_empty());
+    let cctv = planner.world().resource::<Cctv>();
+    let (clusters, counted) = (cctv.clusters.len(), cctv.clusters.iter().map(|c| c.count as usize).sum::<usize>());
+    assert!(cctv.cameras.is_empty(), "no camera listed one by one");
+    assert!(counted > 2_000 && counted <= 20_000 && clusters < counted, "{clusters} clusters of {counted}");
+    planner.update();
+    let (symbol, instances, _) = camera_symbols(&mut planner);
+    assert_eq!((symbol, instances), (Symbol::Camera, clusters), "a symbol per cluster");
+    let mut q = planner.world_mut().query_filtered::<Entity, With<Frusta>>();
+    assert_eq!(q.iter(planner.world()).count(), 0, "no frusta for clusters");
+    server.stop().unwrap();
+}
+
+/// Chooses the first camera around the view and runs until its feed has `frames` frames or an error.
+fn choose_a_camera(app: &mut App, frames: u64) -> u32 {
+    run_until(app, "the cameras", |app| !app.world().resource::<Cctv>().cameras.is_empty());
+    let id = app.world().resource::<Cctv>().cameras[0].id;
+    app.world_mut().write_message(CameraChosen(id));
+    run_until(app, "the feed", |app| {
+        let chosen = app.world().resource::<ChosenCamera>();
+        chosen.frames >= frames || chosen.error.is_some()
+    });
+    id
+}
+
+#[test]
+fn an_operator_watches_a_cameras_live_feed_and_a_planner_cannot() {
+    let (_data, server, centre) = server();
+    let (mut operator, _) = viewer(&server, centre, Some(OPERATOR_TOKEN));
+    let id = choose_a_camera(&mut operator, 2);
+    let chosen = operator.world().resource::<ChosenCamera>();
+    assert_eq!(chosen.camera.as_ref().map(|c| c.id), Some(id));
+    assert!(chosen.error.is_none(), "{:?}", chosen.error);
+    // The server's frames (320×180), decoded into one image that each new frame replaces.
+    let image = chosen.image.clone().expect("a frame");
+    let images = operator.world().resource::<Assets<Image>>();
+    assert_eq!(images.get(&image).unwrap().size(), UVec2::new(320, 180));
+    assert_eq!(images.len(), 1, "one image for the feed");
+    // A planner sees the camera but not its feed: the server refuses it (and audits it).
+    let (mut planner, _) = viewer(&server, centre, Some(PLANNER_TOKEN));
+    choose_a_camera(&mut planner, 1);
+    let chosen = planner.world().resource::<ChosenCamera>();
+    assert!(chosen.image.is_none() && chosen.error.as_deref().is_some_and(|e| e.contains("403")), "{:?}", chosen.error);
     server.stop().unwrap();
 }
 

@@ -102,6 +102,48 @@ fn draws_sensor_markers_over_the_city() {
     assert!(coloured * 2 > differ.len(), "{coloured} of {} changed pixels are marker colours", differ.len());
 }
 
+#[test]
+fn projects_a_cameras_live_feed_onto_the_city() {
+    if !have_renderer() {
+        return;
+    }
+    // The demo's data server, and the viewer as its operator (who may watch feeds).
+    let dir = tempfile::tempdir().unwrap();
+    let cache = std::env::var_os("CITYTWIN_TEST_CACHE").map(PathBuf::from).unwrap_or_else(|| dir.path().join("cache"));
+    let demo = citytwin::viewer::embedded::start_demo(&cache, None).unwrap();
+    let url = demo.server.url();
+    let list = format!("{url}/api/cameras?limit=1&access_token={}", demo.operator_token);
+    let page: serde_json::Value = reqwest::blocking::get(&list).unwrap().json().unwrap();
+    let camera: citytwin::protocol::catalog::Camera = serde_json::from_value(page["cameras"][0].clone()).unwrap();
+    // The same view behind camera 1, without and with its feed.
+    let view = citytwin::viewer::cctv::behind(&camera).to_string();
+    let args = ["--server", &url, "--token", &demo.operator_token, "--camera", &view];
+    let without = render_sized("cctv_without", "320x240", &args);
+    let id = camera.id.to_string();
+    let with = render_sized("cctv_feed", "320x240", &[&args[..], &["--cctv", &id]].concat());
+    let _ = with.save(dir.path().join("cctv_feed.png"));
+    // The feed covers the road and the buildings ahead: many pixels change, and among them the
+    // feed's own colours: its green verges and its dark asphalt, which the city does not have.
+    let changed: Vec<[u8; 3]> = with
+        .pixels()
+        .zip(without.pixels())
+        .filter(|(a, b)| a.0.iter().zip(b.0).map(|(x, y)| x.abs_diff(y) as u32).sum::<u32>() > 45)
+        .map(|(a, _)| a.0)
+        .collect();
+    assert!(changed.len() > 320 * 240 / 20, "the feed covers {} pixels", changed.len());
+    let verge = changed
+        .iter()
+        .filter(|p| (70.0..140.0).contains(&hue_saturation(**p).0) && hue_saturation(**p).1 > 0.2)
+        .count();
+    let asphalt = changed.iter().filter(|p| p.iter().all(|c| *c < 90)).count();
+    assert!(
+        verge > changed.len() / 10 && asphalt > changed.len() / 20,
+        "{verge} verge, {asphalt} asphalt of {}",
+        changed.len()
+    );
+    demo.server.stop().unwrap();
+}
+
 /// Hue (degrees) and saturation (0–1) of an sRGB colour, as HSV has them.
 fn hue_saturation([r, g, b]: [u8; 3]) -> (f64, f64) {
     let [r, g, b] = [r, g, b].map(|v| v as f64 / 255.0);

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use citytwin_protocol::catalog::Camera;
+use citytwin_protocol::catalog::{Camera, CameraCluster};
 use citytwin_protocol::roads::RoadGraph;
 use font8x8::UnicodeFonts;
 use serde::Deserialize;
@@ -20,6 +20,8 @@ use crate::sensors::live::now_ms;
 use crate::sensors::sim::{mix, unit};
 use citytwin_sensorthings::filter::format_time;
 
+/// Clusters one answer may hold, at most.
+pub const MAX_CLUSTERS: usize = 10_000;
 const W: usize = 320;
 const H: usize = 180;
 
@@ -130,6 +132,30 @@ pub struct ListQuery {
     #[serde(default)]
     offset: usize,
     limit: Option<usize>,
+    /// Cluster the cameras in cells of this many degrees instead of listing them.
+    cluster_deg: Option<f64>,
+}
+
+/// The cameras grouped by grid cell of `cell_deg`, each cluster at its cameras' centroid; `None`
+/// when they fill more than [`MAX_CLUSTERS`] cells.
+pub fn cluster(cameras: &[&Camera], cell_deg: f64) -> Option<Vec<CameraCluster>> {
+    let mut cells: std::collections::HashMap<(i64, i64), (f64, f64, u32)> = std::collections::HashMap::new();
+    for c in cameras {
+        let key = ((c.lon_deg / cell_deg).floor() as i64, (c.lat_deg / cell_deg).floor() as i64);
+        let cell = cells.entry(key).or_default();
+        *cell = (cell.0 + c.lon_deg, cell.1 + c.lat_deg, cell.2 + 1);
+        if cells.len() > MAX_CLUSTERS {
+            return None;
+        }
+    }
+    let mut clusters: Vec<CameraCluster> = cells
+        .into_values()
+        .map(|(lon, lat, n)| CameraCluster { lon_deg: lon / n as f64, lat_deg: lat / n as f64, count: n })
+        .collect();
+    clusters.sort_by(|a, b| {
+        (a.lon_deg, a.lat_deg).partial_cmp(&(b.lon_deg, b.lat_deg)).unwrap_or(std::cmp::Ordering::Equal)
+    });
+    Some(clusters)
 }
 
 fn parse_bbox(s: &str) -> Result<[f64; 4], ApiError> {
@@ -144,7 +170,8 @@ fn parse_bbox(s: &str) -> Result<[f64; 4], ApiError> {
     }
 }
 
-/// `GET /api/cameras?bbox=w,s,e,n&offset=&limit=` (planners and operators).
+/// `GET /api/cameras?bbox=w,s,e,n&offset=&limit=` (planners and operators): a page of the cameras;
+/// with `&cluster_deg=D`, their clusters in cells of D degrees instead (at most [`MAX_CLUSTERS`]).
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -157,6 +184,14 @@ pub async fn list(
     let inside =
         |c: &&Camera| bbox.is_none_or(|[w, s, e, n]| (w..=e).contains(&c.lon_deg) && (s..=n).contains(&c.lat_deg));
     let matched: Vec<&Camera> = state.cameras.iter().filter(inside).collect();
+    if let Some(cell_deg) = q.cluster_deg {
+        if !(cell_deg.is_finite() && cell_deg >= 1e-4) {
+            return Err(ApiError::bad_request("cluster_deg: a cell of at least 0.0001 degrees"));
+        }
+        let clusters = cluster(&matched, cell_deg)
+            .ok_or_else(|| ApiError::bad_request(format!("cluster_deg {cell_deg}: over {MAX_CLUSTERS} cells here")))?;
+        return Ok(Json(serde_json::json!({"count": matched.len(), "clusters": clusters})));
+    }
     let page: Vec<&Camera> = matched.iter().skip(q.offset).take(limit).copied().collect();
     Ok(Json(serde_json::json!({"count": matched.len(), "offset": q.offset, "cameras": page})))
 }
@@ -225,5 +260,21 @@ mod tests {
         assert_eq!(&a[a.len() - 2..], &[0xFF, 0xD9], "JPEG end of image");
         assert_ne!(a, b, "the clock and the traffic move");
         assert!(parse_bbox("1,2,3,4").is_ok() && parse_bbox("3,2,1,4").is_err() && parse_bbox("a,b").is_err());
+    }
+
+    #[test]
+    fn clusters_count_every_camera_once_and_are_bounded() {
+        let cams = place(5000, 7, None, [114.0, 22.5], 5000.0);
+        let refs: Vec<&Camera> = cams.iter().collect();
+        let clusters = cluster(&refs, 0.01).unwrap();
+        assert_eq!(clusters.iter().map(|c| c.count as usize).sum::<usize>(), 5000);
+        assert!(clusters.len() > 20 && clusters.len() < 200, "{} cells of ~1 km over a 10 km disc", clusters.len());
+        // Each centroid lies in its own cell.
+        for c in &clusters {
+            assert!((c.lon_deg - 114.0).abs() < 0.06 && (c.lat_deg - 22.5).abs() < 0.05);
+        }
+        // 12,000 cameras in cells of ~10 m: each its own cell, over the bound.
+        let many = place(12_000, 7, None, [114.0, 22.5], 5000.0);
+        assert!(cluster(&many.iter().collect::<Vec<_>>(), 0.0001).is_none());
     }
 }

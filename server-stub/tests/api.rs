@@ -221,6 +221,15 @@ async fn catalog_and_cameras_by_role_with_an_audit_log() {
     );
     let (status, _) = json(&format!("{base}/api/cameras?bbox=1,2"), Some(PLANNER)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Clusters: every camera counted once; a cell too small to be bounded is refused.
+    let (status, clusters) = json(&format!("{base}/api/cameras?cluster_deg=1"), Some(PLANNER)).await;
+    let counts: Vec<u64> =
+        clusters["clusters"].as_array().unwrap().iter().map(|c| c["count"].as_u64().unwrap()).collect();
+    assert_eq!((status, counts), (StatusCode::OK, vec![20]));
+    for bad in ["0", "-1", "NaN", "x"] {
+        let (status, _) = json(&format!("{base}/api/cameras?cluster_deg={bad}"), Some(PLANNER)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "cluster_deg={bad}");
+    }
     assert_eq!(get(&format!("{base}/api/cameras/3/snapshot.jpg"), Some(PLANNER)).await.status(), StatusCode::FORBIDDEN);
     let r = get(&format!("{base}/api/cameras/3/snapshot.jpg"), Some(OPERATOR)).await;
     assert_eq!(r.headers()["content-type"], "image/jpeg");

@@ -184,3 +184,12 @@ pub struct Camera {
     /// The MJPEG feed, e.g. `/api/cameras/7/feed.mjpg`.
     pub feed: String,
 }
+
+/// The cameras of one grid cell, for views too wide to list them (`/api/cameras?cluster_deg=`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CameraCluster {
+    /// The cameras' centroid.
+    pub lon_deg: f64,
+    pub lat_deg: f64,
+    pub count: u32,
+}

@@ -127,7 +127,7 @@ fn add_layers(catalog: &Catalog, source: &CatalogSource, commands: &mut Commands
         .chain(catalog.sensor_layers.iter().map(|s| (&s.id, &s.name, LayerSource::Sensors(s.clone()))))
         .chain(catalog.camera_layers.iter().map(|c| (&c.id, &c.name, LayerSource::Cameras(c.clone()))));
     for (id, name, kind) in others {
-        let shown = source.sensors_shown || !matches!(kind, LayerSource::Sensors(_));
+        let shown = source.sensors_shown || !matches!(kind, LayerSource::Sensors(_) | LayerSource::Cameras(_));
         let views = LayerViews { main: shown, second: shown };
         commands.spawn((Layer { id: id.clone(), name: name.clone() }, kind, views));
         count += 1;

@@ -79,12 +79,16 @@ pub struct ViewerArgs {
     /// Start in night mode (a dark sky, moonlight; `N` toggles it).
     #[arg(long)]
     pub night: bool,
-    /// Start with the sensor layers hidden (the Layers panel shows them).
+    /// Start with the sensor and camera layers hidden (the Layers panel shows them).
     #[arg(long)]
     pub no_sensors: bool,
     /// Fly to this sensor (its index) once it is placed and open its panel.
     #[arg(long)]
     pub sensor: Option<u32>,
+    /// Choose this CCTV camera (its ID) once it is among those around the view: fly behind it,
+    /// open its feed and project it onto the scene (operators).
+    #[arg(long, value_name = "ID")]
+    pub cctv: Option<u32>,
     /// Start the camera at lon,lat,height_m,heading_deg,pitch_deg.
     #[arg(long, value_name = "LON,LAT,H,HEADING,PITCH")]
     pub camera: Option<String>,
@@ -132,6 +136,7 @@ fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
         night: args.night || file.night,
         no_sensors: args.no_sensors || file.no_sensors,
         sensor: args.sensor.or(file.sensor),
+        cctv: args.cctv.or(file.cctv),
         config: None,
     })
 }
@@ -164,7 +169,7 @@ fn resolve(args: &ViewerArgs) -> anyhow::Result<Resolved> {
     let mut data_server = args.server.as_deref().map(|s| DataServer::new(s, args.token.clone()));
     if tilesets.is_empty() && data_server.is_none() {
         let e = embedded::start_demo(&embedded::cache_dir(), None)?;
-        data_server = Some(DataServer::new(&e.server.url(), None));
+        data_server = Some(DataServer::new(&e.server.url(), Some(e.operator_token.clone())));
         embedded = Some(e);
     }
     // The data server's catalog (the embedded one's too) is read by the app, asynchronously.
@@ -210,6 +215,7 @@ pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
         night: args.night,
         sensors_shown: !args.no_sensors,
         sensor: args.sensor,
+        cctv: args.cctv,
     };
     let mut app = super::app(config, Runtime::new()?);
     app.insert_resource(CaptureSettings {

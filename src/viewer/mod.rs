@@ -76,6 +76,8 @@ pub struct ViewerConfig {
     pub sensors_shown: bool,
     /// A sensor to fly to and show once placed.
     pub sensor: Option<u32>,
+    /// A CCTV camera to choose once fetched.
+    pub cctv: Option<u32>,
 }
 
 /// The data server the viewer talks to, and the bearer token it presents (as `access_token`, which
@@ -139,6 +141,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .insert_resource(layers::StartLayers(config.tilesets))
         .insert_resource(Fetcher::new(runtime.clone()))
         .insert_resource(markers::SensorAtStart(config.sensor))
+        .insert_resource(cctv::CameraAtStart(config.cctv))
         .insert_resource(LiveSettings { url: config.data_server.as_ref().map(DataServer::live_url) })
         .insert_resource(runtime)
         .init_resource::<Attribution>()
@@ -147,7 +150,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .init_resource::<FrameTimes>()
         .insert_resource(theme::ThemeChoice { property: config.theme, offered: Vec::new() })
         .add_plugins((TilesPlugin, FeatureStatePlugin, LivePlugin, PlanningPlugin, look::LookPlugin))
-        .add_plugins((catalog::CatalogPlugin, markers::MarkersPlugin, cctv::CctvPlugin))
+        .add_plugins((catalog::CatalogPlugin, markers::MarkersPlugin, cctv::CctvPlugin, cctv::FeedProjectionPlugin))
         .add_systems(Startup, (views::spawn_views, setup_scene, layers::open_start_layers))
         .add_systems(Update, views::layout_views)
         .add_systems(
@@ -157,6 +160,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .add_message::<FeaturePicked>()
         .add_systems(Update, (picking::pick, picking::follow_picks).chain())
         .add_systems(Update, markers::pick_sensor.before(markers::MarkersSystems))
+        .add_systems(Update, cctv::pick_camera.before(cctv::CctvSystems))
         .add_systems(Update, (hud::frame_times, hud::toggle))
         .add_systems(Update, (theme::offer_properties, theme::fit_theme).before(FeatureStateSystems))
         .add_systems(PostUpdate, origin::sync_transforms.before(TransformSystems::Propagate))
@@ -167,6 +171,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
                 layers::layers_ui,
                 live::live_panel_ui,
                 markers::sensor_panel_ui,
+                cctv::feed_panel_ui,
                 picking::feature_ui,
                 theme::theme_ui,
                 planning::planning_ui,

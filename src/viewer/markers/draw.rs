@@ -1,4 +1,5 @@
-//! The markers' draw: per chunk and view, one instanced draw of its kind's symbol with the chunk's
+//! The markers' draw: per chunk and view, one instanced draw of its symbol (a sensor kind's, or a
+//! CCTV camera's) with the chunk's
 //! instance buffer (centre in the render frame, size, colour, pulse: 32 bytes each), made only
 //! when the chunk's instances change. Vertex buffers and the view's bindings only (no storage
 //! buffers), so it runs on WebGL2 too. The symbol keeps a steady size on screen, stands on its
@@ -37,11 +38,30 @@ use crate::protocol::sensors::SensorKind;
 
 const MARKERS_SHADER: Handle<Shader> = uuid_handle!("5a0d6a51-2f2c-4b9e-9a51-3c1f0e6f7a10");
 
+/// What a marker looks like: a sensor kind's symbol or a camera's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Symbol {
+    Sensor(SensorKind),
+    Camera,
+}
+
+impl Symbol {
+    pub const ALL: [Symbol; SensorKind::ALL.len() + 1] = {
+        let mut all = [Symbol::Camera; SensorKind::ALL.len() + 1];
+        let mut i = 0;
+        while i < SensorKind::ALL.len() {
+            all[i] = Symbol::Sensor(SensorKind::ALL[i]);
+            i += 1;
+        }
+        all
+    };
+}
+
 /// A chunk's markers as drawn, in the render frame.
 #[derive(Component, Clone)]
 #[require(SyncToRenderWorld)]
 pub struct MarkerBatch {
-    pub kind: SensorKind,
+    pub symbol: Symbol,
     pub instances: Arc<Vec<MarkerInstance>>,
 }
 
@@ -52,7 +72,7 @@ pub struct MarkerViews(pub Vec<Entity>);
 /// Render world: a chunk's instance buffer.
 #[derive(Component)]
 struct MarkerBuffer {
-    kind: SensorKind,
+    symbol: Symbol,
     buffer: Buffer,
     count: u32,
     centre: Vec3,
@@ -62,11 +82,11 @@ struct MarkerBuffer {
 #[derive(Component)]
 struct ExtractedMarkerViews(Vec<Entity>);
 
-/// Render world: each kind's symbol.
+/// Render world: each symbol's mesh.
 #[derive(Resource)]
-struct Symbols(HashMap<SensorKind, Symbol>);
+struct Symbols(HashMap<Symbol, SymbolMesh>);
 
-struct Symbol {
+struct SymbolMesh {
     vertices: Buffer,
     indices: Buffer,
     index_count: u32,
@@ -97,8 +117,12 @@ impl Plugin for MarkerDrawPlugin {
     }
 }
 
-/// Each kind's symbol, about 2 units tall around its origin.
-fn symbol_mesh(kind: SensorKind) -> Mesh {
+/// Each symbol's mesh, about 2 units tall around its origin.
+fn symbol_mesh(symbol: Symbol) -> Mesh {
+    let Symbol::Sensor(kind) = symbol else {
+        // A camera: a long box, like a housing on a pole.
+        return Cuboid::new(1.0, 1.0, 2.2).into();
+    };
     match kind {
         SensorKind::WaterLevel => Cylinder::new(0.7, 1.8).into(),
         SensorKind::GasPressure => Cone::new(0.9, 1.8).into(),
@@ -117,8 +141,8 @@ fn init_markers(
 ) {
     let mut symbols = HashMap::new();
     let mut layout = None;
-    for kind in SensorKind::ALL {
-        let mesh = symbol_mesh(kind);
+    for symbol in Symbol::ALL {
+        let mesh = symbol_mesh(symbol);
         layout.get_or_insert_with(|| mesh.get_mesh_vertex_buffer_layout(&mut layouts));
         let indices: Vec<u32> = match mesh.indices() {
             Some(Indices::U32(i)) => i.clone(),
@@ -128,12 +152,12 @@ fn init_markers(
         let buffer = |label: &'static str, contents: &[u8], usage| {
             device.create_buffer_with_data(&BufferInitDescriptor { label: Some(label), contents, usage })
         };
-        let symbol = Symbol {
+        let drawn = SymbolMesh {
             vertices: buffer("marker symbol", &mesh.create_packed_vertex_buffer_data(), BufferUsages::VERTEX),
             indices: buffer("marker symbol indices", bytemuck::cast_slice(&indices), BufferUsages::INDEX),
             index_count: indices.len() as u32,
         };
-        symbols.insert(kind, symbol);
+        symbols.insert(symbol, drawn);
     }
     commands.insert_resource(Symbols(symbols));
     if let Some(layout) = layout {
@@ -159,7 +183,12 @@ fn extract_markers(mut commands: Commands, device: Res<RenderDevice>, batches: E
                     contents: bytemuck::cast_slice(batch.instances.as_slice()),
                     usage: BufferUsages::VERTEX,
                 });
-                render.insert(MarkerBuffer { kind: batch.kind, buffer, count: batch.instances.len() as u32, centre });
+                render.insert(MarkerBuffer {
+                    symbol: batch.symbol,
+                    buffer,
+                    count: batch.instances.len() as u32,
+                    centre,
+                });
             }
         }
         if views.is_changed() {
@@ -255,7 +284,7 @@ impl<P: PhaseItem> RenderCommand<P> for DrawMarkerInstances {
         pass: &mut TrackedRenderPass<'w>,
     ) -> RenderCommandResult {
         let Some(batch) = batch else { return RenderCommandResult::Skip };
-        let Some(symbol) = symbols.into_inner().0.get(&batch.kind) else { return RenderCommandResult::Skip };
+        let Some(symbol) = symbols.into_inner().0.get(&batch.symbol) else { return RenderCommandResult::Skip };
         pass.set_vertex_buffer(0, symbol.vertices.slice(..));
         pass.set_vertex_buffer(1, batch.buffer.slice(..));
         pass.set_index_buffer(symbol.indices.slice(..), IndexFormat::Uint32);

@@ -26,7 +26,7 @@ use crate::markers::ramp::legend;
 use crate::protocol::live::Reading;
 use crate::protocol::sensors::SensorKind;
 
-pub use draw::{MarkerBatch, MarkerViews};
+pub use draw::{MarkerBatch, MarkerViews, Symbol};
 pub use panel::{History, SelectedSensor, SensorAtStart, pick_sensor, sensor_panel_ui};
 
 /// How markers draw.
@@ -135,7 +135,7 @@ fn rebuild(
             }
             Some(_) => {}
             None => {
-                let batch = MarkerBatch { kind: chunk.key.kind, instances: Arc::default() };
+                let batch = MarkerBatch { symbol: Symbol::Sensor(chunk.key.kind), instances: Arc::default() };
                 let e = commands.spawn((MarkerChunk(chunk.key), batch, MarkerViews::default())).id();
                 markers.entities.insert(chunk.key, (e, next));
                 dirty.push(chunk.key);
@@ -156,7 +156,7 @@ fn rebuild(
             batch.instances = instances;
         } else {
             // Spawned this frame: its batch is inserted with the commands.
-            commands.entity(*entity).insert(MarkerBatch { kind: key.kind, instances });
+            commands.entity(*entity).insert(MarkerBatch { symbol: Symbol::Sensor(key.kind), instances });
         }
         markers.rebuilt += 1;
     }
