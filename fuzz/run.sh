@@ -25,7 +25,7 @@ ROOT=$PWD
 DATA=${CITYTWIN_DATA:-$ROOT/../shared/data}
 CORPUS=${FUZZ_CORPUS:-$HOME/.cache/citytwin-fuzz/corpus}
 TARGET_DIR=${FUZZ_TARGET_DIR:-$HOME/.cache/citytwin-fuzz/target}
-ALL=(tileset_json glb b3dm i3dm pnts cmpt subtree feature_table batch_table mesh_features osm_pbf live_client sta_request)
+ALL=(tileset_json glb b3dm i3dm pnts cmpt subtree feature_table batch_table mesh_features osm_pbf live_client live_values sta_request)
 
 mode=()
 targets=()

@@ -2,7 +2,8 @@
 //! wasm viewer (`wasm/build.sh` → `wasm/pkg/`) and the demo city; headless Chromium (driven by
 //! playwright-core from npm) loads it on SwiftShader WebGL2. Checked: no console errors, tiles
 //! fetched over HTTP, live readings over the WebSocket, and a screenshot that is not blank and
-//! resembles the native render of the same view.
+//! resembles the native render of the same view; then the same view with the sensor layers shown
+//! differs from it where the markers stand, and a click on a marker opens its panel.
 //!
 //! Needs `wasm/pkg/`, Debian `chromium` and npm `playwright-core` (in `CITYTWIN_NPM_DIR`, default
 //! `~/.cache/citytwin-npm`): missing ones are a loud skip locally and a failure under `CI=true`.
@@ -74,6 +75,7 @@ fn the_browser_build_streams_and_renders_the_demo_city() {
         .arg(root().join("tests/tools/browser.mjs"))
         .args([&url, &png.to_string_lossy().into_owned(), &json.to_string_lossy().into_owned()])
         .env("PLAYWRIGHT_CORE", playwright())
+        .env("MARKERS_URL", format!("{}/?hud=0", server.server.url()))
         .env("CHROMIUM", CHROMIUM)
         .status()
         .expect("node runs");
@@ -84,6 +86,9 @@ fn the_browser_build_streams_and_renders_the_demo_city() {
         std::fs::create_dir_all(out).unwrap();
         std::fs::copy(&png, out.join("web.png")).unwrap();
         std::fs::copy(&json, out.join("web.json")).unwrap();
+        for extra in ["web-markers.png", "web-panel.png"] {
+            let _ = std::fs::copy(dir.path().join(extra), out.join(extra));
+        }
     }
 
     let errors = console_errors(&report);
@@ -133,4 +138,40 @@ fn the_browser_build_streams_and_renders_the_demo_city() {
     if let Err(e) = cmp.within_tolerance() {
         panic!("the browser render {e}");
     }
+
+    // The sensor layers on WebGL2: markers where the page without them shows the city, in their
+    // colours; then a click on the marker nearest the centre opens that sensor's panel.
+    let markers = &report["markers"];
+    assert_eq!(markers["timedOut"], false, "the markers' page did not settle: {}", markers["dataset"]);
+    let errors = console_errors(markers);
+    assert!(errors.is_empty(), "console errors with markers: {errors:#?}");
+    let with = image::open(dir.path().join("web-markers.png")).unwrap().to_rgb8();
+    let changed: Vec<[u8; 3]> = with
+        .pixels()
+        .zip(img.pixels())
+        .filter(|(a, b)| a.0.iter().zip(b.0).map(|(x, y)| x.abs_diff(y) as u32).sum::<u32>() > 60)
+        .map(|(a, _)| a.0)
+        .collect();
+    let saturated = |[r, g, b]: [u8; 3]| {
+        let (max, min) = (r.max(g).max(b) as f64, r.min(g).min(b) as f64);
+        max > 0.0 && (max - min) / max > 0.3
+    };
+    let coloured = changed.iter().filter(|p| saturated(**p)).count();
+    assert!(
+        changed.len() > 300 && coloured * 2 > changed.len(),
+        "{coloured} coloured of {} changed pixels",
+        changed.len()
+    );
+    // The click lands where the page said a marker stood a frame or two earlier: a sensor's panel
+    // opens (that one's, or a neighbour's that moved under the pointer meanwhile).
+    let clicked = markers["clicked"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect::<Vec<_>>());
+    assert_eq!(clicked.map(|c| c.len()), Some(3), "no near sensor reported: {}", markers["dataset"]);
+    assert_eq!(markers["panelBefore"], "", "no panel before the click");
+    let panel = markers["panel"].as_str().and_then(|s| s.parse::<u32>().ok());
+    assert!(panel.is_some(), "no sensor panel opened on the click: {}", markers["dataset"]);
+    println!(
+        "web: markers differ in {} px ({coloured} coloured); the click at {} opened sensor {panel:?}'s panel",
+        changed.len(),
+        markers["clicked"]
+    );
 }

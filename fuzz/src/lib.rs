@@ -29,6 +29,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("mesh_features", mesh_features),
     ("osm_pbf", osm_pbf),
     ("live_client", live_client),
+    ("live_values", live_values),
     ("sta_request", sta_request),
 ];
 
@@ -156,6 +157,11 @@ pub fn live_client(data: &[u8]) {
     if let Ok(ClientMessage::Subscribe { layers, bbox, tiles, .. }) = serde_json::from_str::<ClientMessage>(text) {
         let _ = subscription_areas(&layers, bbox, &tiles);
     }
+}
+
+/// The live stream's binary `values` frames as the viewer reads them.
+pub fn live_values(data: &[u8]) {
+    let _ = citytwin::protocol::live_binary::values_from_binary(data);
 }
 
 struct Entity;

@@ -97,6 +97,11 @@ impl Chunk {
     }
 
     /// The mean of its markers' offsets (where its cluster stands).
+    /// How many sensors it holds.
+    pub fn sensor_count(&self) -> usize {
+        self.sensors.len()
+    }
+
     pub fn centroid_m(&self) -> [f32; 3] {
         let n = self.instances.len().max(1) as f64;
         self.offset_sum.map(|s| (s / n) as f32)

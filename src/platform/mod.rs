@@ -16,6 +16,7 @@ pub use web::*;
 pub enum SocketEvent {
     Open,
     Text(String),
+    Binary(Vec<u8>),
     /// The connection failed or ended, with the reason.
     Closed(String),
 }

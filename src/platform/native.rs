@@ -74,6 +74,7 @@ impl Socket {
                     },
                     msg = stream.next() => match msg {
                         Some(Ok(Message::Text(t))) => { let _ = events.send(SocketEvent::Text(t.to_string())); }
+                        Some(Ok(Message::Binary(b))) => { let _ = events.send(SocketEvent::Binary(b.to_vec())); }
                         Some(Ok(Message::Close(frame))) => break frame.map_or("closed by the server".into(), |f| format!("closed by the server: {}", f.reason)),
                         Some(Ok(_)) => {}
                         Some(Err(e)) => break e.to_string(),

@@ -74,9 +74,13 @@ impl Socket {
             }
             Ok(ws) => {
                 let on_open = callback(&events, |_| Some(SocketEvent::Open));
+                ws.set_binary_type(web_sys::BinaryType::Arraybuffer);
                 let on_message = callback(&events, |e| {
-                    let text = e.dyn_into::<web_sys::MessageEvent>().ok()?.data().as_string()?;
-                    Some(SocketEvent::Text(text))
+                    let data = e.dyn_into::<web_sys::MessageEvent>().ok()?.data();
+                    match data.as_string() {
+                        Some(text) => Some(SocketEvent::Text(text)),
+                        None => Some(SocketEvent::Binary(js_sys::Uint8Array::new(&data).to_vec())),
+                    }
                 });
                 let on_close = callback(&events, |e| {
                     let reason = e

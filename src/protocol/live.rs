@@ -15,6 +15,8 @@
 //!    subscribed connection, the connection's cursor (every alarm of the subscription up to it has
 //!    been sent before the heartbeat); before any subscription, the server's newest alarm.
 //!    Clients may send [`ClientMessage::Ping`].
+//! 5. A subscription with `"encoding": "binary"` gets its `values` as binary frames
+//!    ([`crate::live_binary`], a third of the bytes, nothing to parse); all else stays JSON.
 //!
 //! Exactly once, in order: a client keeps as its cursor the highest of the `seq`s it received in
 //! alarms, `Subscribed` and heartbeats, and resumes after it; alarms at or below it are replays.
@@ -39,11 +41,24 @@ pub enum ClientMessage {
         tiles: Vec<String>,
         #[serde(default)]
         resume_after_alarm: Option<u64>,
+        /// How `values` come: JSON text (the default) or binary frames (`live_binary`).
+        #[serde(default)]
+        encoding: Encoding,
     },
     Ping {
         #[serde(default)]
         id: u64,
     },
+}
+
+/// How a subscription's `values` are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    #[default]
+    Json,
+    /// One binary WebSocket frame a message ([`crate::live_binary`]).
+    Binary,
 }
 
 /// Where a sensor is: `[sensor, kind, lon_deg, lat_deg, height_m]` (WGS84, height above the
@@ -158,7 +173,8 @@ mod tests {
                 layers: vec![],
                 bbox: Some([24.9, 60.1, 25.0, 60.2]),
                 tiles: vec![],
-                resume_after_alarm: None
+                resume_after_alarm: None,
+                encoding: Encoding::Json,
             }
         );
         assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"subscribe","bogus":1}"#).is_err());

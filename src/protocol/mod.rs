@@ -4,5 +4,6 @@
 
 pub mod catalog;
 pub mod live;
+pub mod live_binary;
 pub mod roads;
 pub mod sensors;

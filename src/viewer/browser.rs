@@ -5,6 +5,9 @@
 use bevy::prelude::*;
 
 use super::catalog::CatalogStatus;
+use super::markers::{SelectedSensor, SensorMarkers, nearest_symbol};
+use super::origin::FloatingOrigin;
+use super::views::MainView;
 use super::{Fetcher, Live, Tilesets, app, page};
 use crate::platform::{Runtime, page_location, page_now_ms, set_page_value, show_page_error};
 
@@ -29,12 +32,17 @@ struct Reported {
     values: Vec<(&'static str, String)>,
 }
 
-/// Progress for the page: frames, tiles, bytes, errors, live readings, and `settled` once tiles show.
+/// Progress for the page: frames, tiles, bytes, errors, live readings, `settled` once tiles show;
+/// and the sensors: how many are placed, where the near sensor nearest the view's centre stands on
+/// screen (`x,y,sensor`, for automation), and which sensor's panel is open.
+#[allow(clippy::too_many_arguments)]
 fn report_to_page(
     sets: Tilesets,
     fetcher: Res<Fetcher>,
     live: Res<Live>,
     catalog: Res<CatalogStatus>,
+    (markers, selected, origin): (Res<SensorMarkers>, Res<SelectedSensor>, Res<FloatingOrigin>),
+    main: Query<(&Camera, &GlobalTransform), With<MainView>>,
     mut last: Local<Reported>,
 ) {
     last.frames += 1;
@@ -61,6 +69,9 @@ fn report_to_page(
         ("liveReadings", live.updates.to_string()),
         ("liveSensors", live.subscribed.to_string()),
         ("settled", sets.settled(5).to_string()),
+        ("sensorsPlaced", markers.chunks.sensors().to_string()),
+        ("sensorPanel", selected.sensor.filter(|_| selected.panel_shown).map_or(String::new(), |s| s.to_string())),
+        ("nearSensorPx", near_sensor_px(&markers, &origin, main.single().ok())),
     ];
     for (k, v) in &values {
         if !last.values.iter().any(|(lk, lv)| lk == k && lv == v) {
@@ -68,4 +79,18 @@ fn report_to_page(
         }
     }
     last.values = values;
+}
+
+/// `x,y,sensor`: the near sensor whose symbol is nearest the main view's centre, where it is.
+fn near_sensor_px(
+    markers: &SensorMarkers,
+    origin: &FloatingOrigin,
+    view: Option<(&Camera, &GlobalTransform)>,
+) -> String {
+    let Some((camera, cam_t)) = view else { return String::new() };
+    let Some(centre) = camera.logical_viewport_size().map(|s| s / 2.0) else { return String::new() };
+    let Some((sensor, _)) = nearest_symbol(markers, origin, camera, cam_t, centre) else { return String::new() };
+    let ecef = markers.chunks.sensor_ecef(sensor);
+    let px = ecef.and_then(|p| super::markers::symbol_in_view(origin, camera, cam_t, p));
+    px.map_or(String::new(), |p| format!("{:.0},{:.0},{sensor}", p.x, p.y))
 }

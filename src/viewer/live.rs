@@ -11,7 +11,8 @@ use super::camera::GeoCamera;
 use super::hud::HudSettings;
 use crate::geo::WGS84;
 use crate::platform::{Runtime, Socket, SocketEvent};
-use crate::protocol::live::{AlarmEvent, ClientMessage, Reading, ServerMessage, Site};
+use crate::protocol::live::{AlarmEvent, ClientMessage, Encoding, Reading, ServerMessage, Site};
+use crate::protocol::live_binary::values_from_binary;
 use crate::protocol::sensors::AlarmLevel;
 
 /// Where the stream is; `None` turns the layer off.
@@ -154,6 +155,17 @@ impl Live {
         }
     }
 
+    /// Applies a binary frame (`values`, as subscribed); a bad one is counted and reported once.
+    pub fn apply_binary(&mut self, bytes: &[u8]) -> Option<SensorNews> {
+        match values_from_binary(bytes) {
+            Ok((time_ms, readings)) => self.apply(ServerMessage::Values { time_ms, readings }),
+            Err(e) => {
+                self.problem(e.to_string());
+                None
+            }
+        }
+    }
+
     fn problem(&mut self, message: String) {
         self.bad_messages += 1;
         if self.last_error.is_none() {
@@ -175,6 +187,8 @@ impl Live {
             bbox: Some(area),
             tiles: Vec::new(),
             resume_after_alarm: self.alarm_cursor,
+            // A third of the bytes, and nothing to parse on the frame.
+            encoding: Encoding::Binary,
         };
         serde_json::to_string(&msg).unwrap_or_default()
     }
@@ -256,6 +270,11 @@ fn receive(cam: Res<GeoCamera>, mut live: ResMut<Live>, mut news: MessageWriter<
             }
             SocketEvent::Text(text) => {
                 if let Some(n) = live.apply_text(&text) {
+                    news.write(n);
+                }
+            }
+            SocketEvent::Binary(bytes) => {
+                if let Some(n) = live.apply_binary(&bytes) {
                     news.write(n);
                 }
             }

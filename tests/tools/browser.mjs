@@ -1,5 +1,8 @@
 // Loads the citytwin page in headless Chromium (playwright-core), waits until the city has
 // rendered and live sensor readings arrived, screenshots the page and writes what it saw as JSON.
+// Then, with MARKERS_URL set (the same view with the sensor layers shown): screenshots the
+// markers (OUT-markers.png), turns the HUD on (F1), clicks the sensor the page reports nearest
+// the view's centre and records whether its panel opened.
 //   node browser.mjs URL OUT.png OUT.json [TIMEOUT_S]
 // Env: CHROMIUM (default /usr/lib/chromium/chromium), PLAYWRIGHT_CORE (the module's path).
 import { createRequire } from "node:module";
@@ -72,7 +75,42 @@ try {
     pageError: document.body.dataset.pageError || null,
     shown: getComputedStyle(document.getElementById("overlay")).opacity,
   }));
+  if (process.env.MARKERS_URL) out.markers = await markers(process.env.MARKERS_URL);
 } finally {
   await browser.close();
+}
+
+/// The markers' page: its screenshot, and a click on a marker.
+async function markers(markersUrl) {
+  const result = { console: [], pageErrors: [] };
+  const page = await browser.newPage({ viewport: { width: 320, height: 240 }, deviceScaleFactor: 1 });
+  page.on("console", (m) => result.console.push({ type: m.type(), text: m.text() }));
+  page.on("pageerror", (e) => result.pageErrors.push(String(e && e.message || e)));
+  await page.goto(markersUrl, { waitUntil: "load" });
+  result.timedOut = await page.waitForFunction(() => {
+    const d = document.body.dataset;
+    return d.settled === "true" && Number(d.liveReadings) > 0 && Number(d.sensorsPlaced) > 0 && d.nearSensorPx;
+  }, null, { timeout: Number(timeoutS) * 1000, polling: 500 }).then(() => false, () => true);
+  await page.waitForTimeout(3000);
+  await page.screenshot({ path: png.replace(/\.png$/, "-markers.png") });
+  // The HUD on, in a larger window, then a click on the sensor nearest the centre.
+  await page.setViewportSize({ width: 960, height: 600 });
+  await page.keyboard.press("F1");
+  // Twenty frames on, so the reported position is the new window's.
+  const frames = await page.evaluate(() => Number(document.body.dataset.frames));
+  await page.waitForFunction((f) => Number(document.body.dataset.frames) >= f + 20, frames,
+    { timeout: 120000, polling: 250 }).catch(() => {});
+  result.panelBefore = await page.evaluate(() => document.body.dataset.sensorPanel || "");
+  const at = (await page.evaluate(() => document.body.dataset.nearSensorPx || "")).split(",").map(Number);
+  result.clicked = at;
+  if (at.length === 3) {
+    await page.mouse.click(at[0], at[1]);
+    result.panel = await page.waitForFunction(() => document.body.dataset.sensorPanel || null, null,
+      { timeout: 60000, polling: 250 }).then((h) => h.jsonValue(), () => null);
+    await page.waitForTimeout(1500);
+    await page.screenshot({ path: png.replace(/\.png$/, "-panel.png") });
+  }
+  result.dataset = await page.evaluate(() => ({ ...document.body.dataset }));
+  return result;
 }
 writeFileSync(json, JSON.stringify(out, null, 1));

@@ -1,13 +1,16 @@
 //! `citytwin-load`: opens many live WebSocket clients with random viewports against a server
 //! (started here as a child process unless `--server` is given) for a bounded time, and prints
-//! update latency percentiles, message rates and the server's peak memory.
+//! update latency percentiles, message rates, the bytes each client receives a second and the
+//! server's peak memory. `--encoding binary` subscribes for binary `values` frames; `--city-wide`
+//! gives every client the whole city instead of a random viewport.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use citytwin_protocol::live::ServerMessage;
+use citytwin_protocol::live::{Encoding, ServerMessage};
+use citytwin_protocol::live_binary::values_from_binary;
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -21,7 +24,7 @@ struct Args {
     /// Simulated sensors on the server started here.
     #[arg(long, default_value_t = 300_000)]
     sensors: usize,
-    /// How long to measure, in seconds (at most 600).
+    /// How long to measure (after the warm-up), in seconds (at most 600).
     #[arg(long, default_value_t = 60)]
     seconds: u64,
     /// Use a running server (`host:port`) instead of starting one.
@@ -29,6 +32,19 @@ struct Args {
     server: Option<String>,
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// How `values` come: `json` or `binary`.
+    #[arg(long, default_value = "json", value_parser = parse_encoding)]
+    encoding: Encoding,
+    /// Every client subscribes to the whole city (not a random viewport).
+    #[arg(long)]
+    city_wide: bool,
+    /// Seconds after connecting not counted in the rates (the sites and the snapshot come then).
+    #[arg(long, default_value_t = 10)]
+    warmup: u64,
+}
+
+fn parse_encoding(s: &str) -> Result<Encoding, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| format!("{s}: json or binary"))
 }
 
 #[derive(Default)]
@@ -96,7 +112,7 @@ async fn wait_healthy(addr: &str) -> anyhow::Result<serde_json::Value> {
     }
 }
 
-async fn client(addr: String, bbox: [f64; 4], until: Instant) -> ClientStats {
+async fn client(addr: String, bbox: [f64; 4], encoding: Encoding, from: Instant, until: Instant) -> ClientStats {
     let mut stats = ClientStats::default();
     let Ok(Ok((mut ws, _))) =
         tokio::time::timeout(Duration::from_secs(30), tokio_tungstenite::connect_async(format!("ws://{addr}/live")))
@@ -105,17 +121,34 @@ async fn client(addr: String, bbox: [f64; 4], until: Instant) -> ClientStats {
         return stats;
     };
     stats.connected = true;
-    let sub = serde_json::json!({"type": "subscribe", "bbox": bbox}).to_string();
+    let sub = serde_json::json!({"type": "subscribe", "bbox": bbox, "encoding": encoding}).to_string();
     if ws.send(Message::Text(sub.into())).await.is_err() {
         return stats;
     }
     let mut first_values = true;
     while let Ok(Some(Ok(msg))) = tokio::time::timeout(until.saturating_duration_since(Instant::now()), ws.next()).await
     {
-        let Message::Text(text) = msg else { continue };
-        stats.bytes += text.len() as u64;
+        let counted = Instant::now() >= from;
+        let values = match msg {
+            Message::Text(text) => {
+                stats.bytes += counted as u64 * text.len() as u64;
+                match serde_json::from_str::<ServerMessage>(&text) {
+                    Ok(ServerMessage::Values { time_ms, readings }) => Some((time_ms, readings)),
+                    _ => None,
+                }
+            }
+            Message::Binary(bytes) => {
+                stats.bytes += counted as u64 * bytes.len() as u64;
+                values_from_binary(&bytes).ok()
+            }
+            _ => continue,
+        };
+        if !counted {
+            first_values = false;
+            continue;
+        }
         stats.messages += 1;
-        if let Ok(ServerMessage::Values { time_ms, readings }) = serde_json::from_str::<ServerMessage>(&text) {
+        if let Some((time_ms, readings)) = values {
             stats.readings += readings.len() as u64;
             // The snapshot is old state by design; deltas measure change → client.
             if !std::mem::replace(&mut first_values, false) {
@@ -159,13 +192,18 @@ async fn main() -> anyhow::Result<()> {
     let mut rng = fastrand::Rng::with_seed(args.seed);
     let (lon0, lat0): (f64, f64) = (114.0579, 22.5431);
     let (dlon, dlat) = (3000.0 / (111_320.0 * lat0.to_radians().cos()), 3000.0 / 111_320.0);
-    let until = Instant::now() + Duration::from_secs(args.seconds);
+    let from = Instant::now() + Duration::from_secs(args.warmup);
+    let until = from + Duration::from_secs(args.seconds);
     let mut handles = Vec::with_capacity(args.clients);
     for _ in 0..args.clients {
         let (cx, cy) = (lon0 + dlon * (2.0 * rng.f64() - 1.0), lat0 + dlat * (2.0 * rng.f64() - 1.0));
         let half = 0.1 + 0.9 * rng.f64();
-        let bbox = [cx - dlon * half * 0.3, cy - dlat * half * 0.3, cx + dlon * half * 0.3, cy + dlat * half * 0.3];
-        handles.push(tokio::spawn(client(addr.clone(), bbox, until)));
+        let bbox = if args.city_wide {
+            [lon0 - 2.0 * dlon, lat0 - 2.0 * dlat, lon0 + 2.0 * dlon, lat0 + 2.0 * dlat]
+        } else {
+            [cx - dlon * half * 0.3, cy - dlat * half * 0.3, cx + dlon * half * 0.3, cy + dlat * half * 0.3]
+        };
+        handles.push(tokio::spawn(client(addr.clone(), bbox, args.encoding, from, until)));
     }
     let mut peak_rss = 0;
     while Instant::now() < until {
@@ -195,10 +233,12 @@ async fn main() -> anyhow::Result<()> {
         all.len()
     );
     println!(
-        "messages              {:.0}/s ({:.0} readings/s, {:.1} MB/s)",
+        "messages              {:.0}/s ({:.0} readings/s, {:.1} MB/s; {:.1} kB/s per client, {:?})",
         messages as f64 / secs,
         readings as f64 / secs,
-        bytes as f64 / secs / 1e6
+        bytes as f64 / secs / 1e6,
+        bytes as f64 / secs / 1e3 / connected.max(1) as f64,
+        args.encoding,
     );
     if pid.is_some() {
         println!("server peak RSS       {:.0} MB", peak_rss as f64 / 1024.0);

@@ -18,8 +18,9 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
 use citytwin_protocol::live::{
-    AlarmEvent, ClientMessage, MAX_SITES_PER_MESSAGE, Reading, ServerMessage, Site, subscription_areas,
+    AlarmEvent, ClientMessage, Encoding, MAX_SITES_PER_MESSAGE, Reading, ServerMessage, Site, subscription_areas,
 };
+use citytwin_protocol::live_binary::values_to_binary;
 use citytwin_protocol::sensors::SensorKind;
 use futures_util::{SinkExt, StreamExt};
 
@@ -85,6 +86,7 @@ struct Subscription {
     sensors: Vec<u32>,
     last_sent_s: i64,
     alarm_cursor: u64,
+    encoding: Encoding,
 }
 
 impl Subscription {
@@ -99,9 +101,23 @@ async fn send(
     m: &ServerMessage,
 ) -> bool {
     let text = serde_json::to_string(m).expect("serialisable");
-    state.metrics.ws_bytes.inc_by(text.len() as u64);
+    send_frame(socket, state, Message::Text(text.into())).await
+}
+
+/// Sends one frame (counted in the metrics); false when the client is gone or too slow.
+async fn send_frame(
+    socket: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    state: &AppState,
+    frame: Message,
+) -> bool {
+    let bytes = match &frame {
+        Message::Text(t) => t.len(),
+        Message::Binary(b) => b.len(),
+        _ => 0,
+    };
+    state.metrics.ws_bytes.inc_by(bytes as u64);
     state.metrics.ws_messages.inc();
-    matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await, Ok(Ok(())))
+    matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(frame)).await, Ok(Ok(())))
 }
 
 async fn session(state: &AppState, caller: &Caller, socket: WebSocket) {
@@ -136,11 +152,11 @@ async fn session(state: &AppState, caller: &Caller, socket: WebSocket) {
                     Ok(ClientMessage::Ping { id }) => {
                         if !send(&mut tx, state, &ServerMessage::Pong { id, time_ms: now_ms() }).await { break }
                     }
-                    Ok(ClientMessage::Subscribe { layers, bbox, tiles, resume_after_alarm }) => {
+                    Ok(ClientMessage::Subscribe { layers, bbox, tiles, resume_after_alarm, encoding }) => {
                         match subscribe(state, caller, &layers, bbox, &tiles).await {
                             Ok((sensors, layers)) => {
                                 let cursor = resume_after_alarm.unwrap_or_else(|| state.alarms.last_seq());
-                                let s = Subscription { sensors, last_sent_s: i64::MIN, alarm_cursor: cursor };
+                                let s = Subscription { sensors, last_sent_s: i64::MIN, alarm_cursor: cursor, encoding };
                                 let m = ServerMessage::Subscribed { sensors: s.sensors.len(), layers, alarm_cursor: cursor };
                                 if !send(&mut tx, state, &m).await { break }
                                 if !send_sites(&mut tx, state, &s.sensors, &mut sites_sent).await { break }
@@ -269,7 +285,14 @@ async fn push(
         (readings, r.now_s)
     };
     s.last_sent_s = now_s;
-    readings.is_empty() || send(tx, state, &ServerMessage::Values { time_ms: now_s * 1000, readings }).await
+    let time_ms = now_s * 1000;
+    readings.is_empty()
+        || match s.encoding {
+            Encoding::Json => send(tx, state, &ServerMessage::Values { time_ms, readings }).await,
+            Encoding::Binary => {
+                send_frame(tx, state, Message::Binary(values_to_binary(time_ms, &readings).into())).await
+            }
+        }
 }
 
 /// The sensors matching a subscription for this caller, and the layers it covers.

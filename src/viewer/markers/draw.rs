@@ -123,13 +123,14 @@ fn symbol_mesh(symbol: Symbol) -> Mesh {
         // A camera: a long box, like a housing on a pole.
         return Cuboid::new(1.0, 1.0, 2.2).into();
     };
+    // Low-poly: a symbol is a dozen pixels across, and there may be 100,000 of them in view.
     match kind {
-        SensorKind::WaterLevel => Cylinder::new(0.7, 1.8).into(),
-        SensorKind::GasPressure => Cone::new(0.9, 1.8).into(),
-        SensorKind::Pm25 => Sphere::new(0.9).mesh().ico(2).unwrap_or_else(|_| Sphere::new(0.9).into()),
+        SensorKind::WaterLevel => Cylinder::new(0.7, 1.8).mesh().resolution(10).build(),
+        SensorKind::GasPressure => Cone::new(0.9, 1.8).mesh().resolution(10).build(),
+        SensorKind::Pm25 => Sphere::new(0.9).mesh().ico(1).unwrap_or_else(|_| Sphere::new(0.9).into()),
         SensorKind::TrafficFlow => Cuboid::new(1.4, 1.4, 1.4).into(),
         SensorKind::ParkingOccupancy => Cuboid::new(1.8, 0.7, 1.8).into(),
-        SensorKind::Noise => Capsule3d::new(0.55, 0.9).into(),
+        SensorKind::Noise => Capsule3d::new(0.55, 0.9).mesh().longitudes(10).latitudes(4).build(),
     }
 }
 

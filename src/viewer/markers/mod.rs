@@ -22,23 +22,26 @@ use super::origin::FloatingOrigin;
 use super::views::{MainView, SecondView};
 use crate::markers::chunks::{ChunkKey, MarkerChunks};
 use crate::markers::cluster::{Detail, next_detail};
+use crate::markers::pace::{PaceBudget, Paced};
 use crate::markers::ramp::legend;
 use crate::protocol::live::Reading;
 use crate::protocol::sensors::SensorKind;
 
 pub use draw::{MarkerBatch, MarkerViews, Symbol};
-pub use panel::{History, SelectedSensor, SensorAtStart, pick_sensor, sensor_panel_ui};
+pub use panel::{History, SelectedSensor, SensorAtStart, nearest_symbol, pick_sensor, sensor_panel_ui, symbol_in_view};
 
 /// How markers draw.
 #[derive(Resource, Debug, Clone, PartialEq)]
 pub struct MarkerSettings {
     /// A chunk nearer than this draws every sensor; farther than 1.3 × this, one cluster.
     pub split_m: f64,
+    /// How many readings a frame applies and how many instances it rebuilds, at most.
+    pub pace: PaceBudget,
 }
 
 impl Default for MarkerSettings {
     fn default() -> Self {
-        Self { split_m: 3_000.0 }
+        Self { split_m: 3_000.0, pace: PaceBudget::default() }
     }
 }
 
@@ -50,6 +53,8 @@ pub struct MarkersSystems;
 pub struct SensorMarkers {
     pub chunks: MarkerChunks,
     entities: HashMap<ChunkKey, (Entity, Detail)>,
+    /// Readings and chunks waiting for a frame with room.
+    pub paced: Paced,
     /// Instances rebuilt since the start (chunks × times), for the bench and the tests.
     pub rebuilt: u64,
 }
@@ -88,7 +93,13 @@ impl Plugin for MarkersPlugin {
 }
 
 /// Places new sites and applies readings to the chunks.
-fn ingest(mut news: MessageReader<SensorNews>, mut markers: ResMut<SensorMarkers>, live: Res<Live>) {
+fn ingest(
+    mut news: MessageReader<SensorNews>,
+    mut markers: ResMut<SensorMarkers>,
+    live: Res<Live>,
+    settings: Res<MarkerSettings>,
+) {
+    let markers = &mut *markers;
     for n in news.read() {
         match n {
             SensorNews::Sites(sites) => {
@@ -101,13 +112,10 @@ fn ingest(mut news: MessageReader<SensorNews>, mut markers: ResMut<SensorMarkers
                     }
                 }
             }
-            SensorNews::Readings { readings, .. } => {
-                for r in readings {
-                    markers.chunks.set_reading(r);
-                }
-            }
+            SensorNews::Readings { readings, .. } => markers.paced.push_readings(readings.iter().copied()),
         }
     }
+    markers.paced.apply(&mut markers.chunks, settings.pace.readings_per_frame);
 }
 
 /// Rebuilds the instances of chunks whose readings, detail or frame changed; spawns new chunks.
@@ -120,7 +128,7 @@ fn rebuild(
     mut batches: Query<&mut MarkerBatch>,
 ) {
     let markers = &mut *markers;
-    let mut dirty: Vec<ChunkKey> = markers.chunks.take_changed();
+    let mut dirty: Vec<ChunkKey> = Vec::new();
     // Detail follows the eye's distance to each chunk's centre.
     for chunk in markers.chunks.iter() {
         let centre = chunk.ecef_from_chunk.w_axis.truncate();
@@ -142,6 +150,14 @@ fn rebuild(
             }
         }
     }
+    // Readings' changes as the frame's budget allows; a new origin moves every chunk at once.
+    let entities = &markers.entities;
+    let chunks = &markers.chunks;
+    let cost = |key: &ChunkKey| match entities.get(key) {
+        Some((_, Detail::Sensors)) => chunks.get(key).map_or(0, |c| c.sensor_count()),
+        _ => 1,
+    };
+    dirty.extend(markers.paced.next_rebuilds(settings.pace.instances_per_frame, cost));
     if origin.is_changed() {
         dirty = markers.entities.keys().copied().collect();
     }

@@ -45,6 +45,8 @@ pub enum History {
 #[derive(Resource, Default)]
 pub struct SelectedSensor {
     pub sensor: Option<u32>,
+    /// Whether its panel was drawn in the last frame (the HUD may hide it).
+    pub panel_shown: bool,
     pub history: History,
     /// The fetch's answer: `(sensor, points or error)`.
     answer: Answer<(u32, Fetched)>,
@@ -79,20 +81,35 @@ pub fn pick_sensor(
 ) {
     let Some(cursor) = picking::click(&buttons, &mut press, &windows, &mut egui) else { return };
     let Some((camera, cam_t, at)) = views::view_under(cameras.iter(), cursor) else { return };
-    let eye = cam_t.translation();
-    let nearest = markers
-        .near_sensors()
-        .filter_map(|(sensor, ecef)| {
-            let site = origin.point(ecef);
-            let size = (site.distance(eye) * SIZE_PER_METRE).clamp(0.8, 4000.0);
-            let px = camera.world_to_viewport(cam_t, site + Vec3::Y * size).ok()?;
-            Some((px.distance(at), sensor))
-        })
-        .filter(|(d, _)| *d < PICK_PX)
-        .min_by(|a, b| a.0.total_cmp(&b.0));
-    if let Some((_, sensor)) = nearest {
+    if let Some((sensor, _)) = nearest_symbol(&markers, &origin, camera, cam_t, at).filter(|(_, d)| *d < PICK_PX) {
         chosen.write(SensorChosen(sensor));
     }
+}
+
+/// Where a near sensor's symbol is centred in a view (viewport pixels).
+pub fn symbol_in_view(
+    origin: &FloatingOrigin,
+    camera: &Camera,
+    cam_t: &GlobalTransform,
+    ecef: glam::DVec3,
+) -> Option<Vec2> {
+    let site = origin.point(ecef);
+    let size = (site.distance(cam_t.translation()) * SIZE_PER_METRE).clamp(0.8, 4000.0);
+    camera.world_to_viewport(cam_t, site + Vec3::Y * size).ok()
+}
+
+/// The near sensor whose symbol is nearest to `at` in a view, and how far (pixels).
+pub fn nearest_symbol(
+    markers: &SensorMarkers,
+    origin: &FloatingOrigin,
+    camera: &Camera,
+    cam_t: &GlobalTransform,
+    at: Vec2,
+) -> Option<(u32, f32)> {
+    markers
+        .near_sensors()
+        .filter_map(|(sensor, ecef)| Some((sensor, symbol_in_view(origin, camera, cam_t, ecef)?.distance(at))))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
 }
 
 /// Flies to a chosen sensor and fetches its history.
@@ -164,8 +181,10 @@ pub fn sensor_panel_ui(
     hud: Res<HudSettings>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
+    selected.panel_shown = false;
     let Some(sensor) = selected.sensor.filter(|_| hud.visible) else { return Ok(()) };
     let Some(kind) = markers.chunks.sensor_kind(sensor) else { return Ok(()) };
+    selected.panel_shown = true;
     let mut open = true;
     egui::Window::new(format!("{} #{sensor}", kind.name())).open(&mut open).default_pos([380.0, 90.0]).show(
         ctx,
