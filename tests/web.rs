@@ -76,6 +76,7 @@ fn the_browser_build_streams_and_renders_the_demo_city() {
         .args([&url, &png.to_string_lossy().into_owned(), &json.to_string_lossy().into_owned()])
         .env("PLAYWRIGHT_CORE", playwright())
         .env("MARKERS_URL", format!("{}/?hud=0", server.server.url()))
+        .env("CCTV_URL", format!("{}/?sensors=0&cctv=1&access_token={}", server.server.url(), server.operator_token))
         .env("CHROMIUM", CHROMIUM)
         .status()
         .expect("node runs");
@@ -86,7 +87,7 @@ fn the_browser_build_streams_and_renders_the_demo_city() {
         std::fs::create_dir_all(out).unwrap();
         std::fs::copy(&png, out.join("web.png")).unwrap();
         std::fs::copy(&json, out.join("web.json")).unwrap();
-        for extra in ["web-markers.png", "web-panel.png"] {
+        for extra in ["web-markers.png", "web-panel.png", "web-cctv.png"] {
             let _ = std::fs::copy(dir.path().join(extra), out.join(extra));
         }
     }
@@ -174,4 +175,13 @@ fn the_browser_build_streams_and_renders_the_demo_city() {
         changed.len(),
         markers["clicked"]
     );
+
+    // An operator's page with camera 1 chosen: its MJPEG feed streams (fetch) into the panel and
+    // is projected onto the tile parts around it, on WebGL2, without a console error.
+    let cctv = &report["cctv"];
+    assert_eq!(cctv["timedOut"], false, "the feed did not come: {}", cctv["dataset"]);
+    let errors = console_errors(cctv);
+    assert!(errors.is_empty(), "console errors with the feed: {errors:#?}");
+    assert_eq!(cctv["dataset"]["cctvError"], "", "{}", cctv["dataset"]);
+    assert!(number(cctv, "cctvFrames") >= 3.0 && number(cctv, "feedOverlays") > 0.0, "{}", cctv["dataset"]);
 }

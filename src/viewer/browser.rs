@@ -5,6 +5,7 @@
 use bevy::prelude::*;
 
 use super::catalog::CatalogStatus;
+use super::cctv::{ChosenCamera, FeedOverlay};
 use super::markers::{SelectedSensor, SensorMarkers, nearest_symbol};
 use super::origin::FloatingOrigin;
 use super::views::MainView;
@@ -33,8 +34,9 @@ struct Reported {
 }
 
 /// Progress for the page: frames, tiles, bytes, errors, live readings, `settled` once tiles show;
-/// and the sensors: how many are placed, where the near sensor nearest the view's centre stands on
-/// screen (`x,y,sensor`, for automation), and which sensor's panel is open.
+/// the sensors: how many are placed, where the near sensor nearest the view's centre stands on
+/// screen (`x,y,sensor`, for automation), and which sensor's panel is open; and the chosen
+/// camera's feed: frames shown, its error, the tile parts its projection covers.
 #[allow(clippy::too_many_arguments)]
 fn report_to_page(
     sets: Tilesets,
@@ -43,6 +45,7 @@ fn report_to_page(
     catalog: Res<CatalogStatus>,
     (markers, selected, origin): (Res<SensorMarkers>, Res<SelectedSensor>, Res<FloatingOrigin>),
     main: Query<(&Camera, &GlobalTransform), With<MainView>>,
+    (cctv, overlays): (Res<ChosenCamera>, Query<(), With<FeedOverlay>>),
     mut last: Local<Reported>,
 ) {
     last.frames += 1;
@@ -72,6 +75,9 @@ fn report_to_page(
         ("sensorsPlaced", markers.chunks.sensors().to_string()),
         ("sensorPanel", selected.sensor.filter(|_| selected.panel_shown).map_or(String::new(), |s| s.to_string())),
         ("nearSensorPx", near_sensor_px(&markers, &origin, main.single().ok())),
+        ("cctvFrames", cctv.frames.to_string()),
+        ("cctvError", cctv.error.clone().unwrap_or_default()),
+        ("feedOverlays", overlays.iter().count().to_string()),
     ];
     for (k, v) in &values {
         if !last.values.iter().any(|(lk, lv)| lk == k && lv == v) {

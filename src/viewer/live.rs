@@ -9,6 +9,7 @@ use bevy_egui::{EguiContexts, egui};
 
 use super::camera::GeoCamera;
 use super::hud::HudSettings;
+use super::markers::MarkerSettings;
 use crate::geo::WGS84;
 use crate::platform::{Runtime, Socket, SocketEvent};
 use crate::protocol::live::{AlarmEvent, ClientMessage, Encoding, Reading, ServerMessage, Site};
@@ -48,6 +49,8 @@ pub struct Live {
     area: Option<[f64; 4]>,
     /// Latest `(value, level)` per sensor index.
     pub readings: HashMap<u32, (f32, AlarmLevel)>,
+    /// How many of `readings` are at each level (kept as they change, not counted per frame).
+    level_counts: [usize; 3],
     /// Sensors the server matched for the subscription.
     pub subscribed: usize,
     /// Readings received so far (updates, not sensors).
@@ -74,6 +77,7 @@ impl Default for Live {
             backoff_s: 1.0,
             area: None,
             readings: HashMap::new(),
+            level_counts: [0; 3],
             subscribed: 0,
             updates: 0,
             alarms: VecDeque::new(),
@@ -110,13 +114,19 @@ impl Live {
             ServerMessage::Subscribed { sensors, alarm_cursor, .. } => {
                 self.subscribed = sensors;
                 self.readings.clear();
+                self.level_counts = [0; 3];
                 self.confirmed = true;
                 self.advance(alarm_cursor);
             }
             ServerMessage::Values { readings, time_ms } => {
                 self.server_time_ms = self.server_time_ms.max(time_ms);
                 self.updates += readings.len() as u64;
-                self.readings.extend(readings.iter().map(|r| (r.0, (r.1, r.2))));
+                for r in &readings {
+                    if let Some((_, old)) = self.readings.insert(r.0, (r.1, r.2)) {
+                        self.level_counts[old as usize] -= 1;
+                    }
+                    self.level_counts[r.2 as usize] += 1;
+                }
                 return Some(SensorNews::Readings { time_ms, readings });
             }
             ServerMessage::Alarm(a) => {
@@ -176,7 +186,7 @@ impl Live {
 
     /// How many sensors in the area are at `level`.
     pub fn count(&self, level: AlarmLevel) -> usize {
-        self.readings.values().filter(|(_, l)| *l == level).count()
+        self.level_counts[level as usize]
     }
 
     /// The subscription for `area`, resuming after the newest alarm seen.
@@ -330,6 +340,7 @@ pub fn live_panel_ui(
     mut contexts: EguiContexts,
     live: Res<Live>,
     hud: Res<HudSettings>,
+    mut settings: ResMut<MarkerSettings>,
     mut chosen: MessageWriter<SensorChosen>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -337,7 +348,14 @@ pub fn live_panel_ui(
         let clicked = egui::Window::new("Live sensors")
             .default_pos([10.0, 190.0])
             .resizable(false)
-            .show(ctx, |ui| live_ui(ui, &live))
+            .show(ctx, |ui| {
+                let clicked = live_ui(ui, &live);
+                let mut labels = settings.labels;
+                if ui.checkbox(&mut labels, "values beside the near sensors").changed() {
+                    settings.labels = labels;
+                }
+                clicked
+            })
             .and_then(|r| r.inner.flatten());
         if let Some(sensor) = clicked {
             chosen.write(SensorChosen(sensor));
@@ -473,6 +491,12 @@ mod tests {
         assert_eq!(live.bad_messages, 2);
         assert_eq!(live.last_error.as_deref(), Some("server: bad bbox"));
         assert_eq!(live.readings[&1], (2.0, AlarmLevel::Alarm));
+        // Binary values: applied like JSON ones; a bad frame is counted.
+        let frame = crate::protocol::live_binary::values_to_binary(5, &[Reading(1, 3.0, AlarmLevel::Warning)]);
+        assert!(matches!(live.apply_binary(&frame), Some(SensorNews::Readings { time_ms: 5, .. })));
+        assert!(live.apply_binary(&frame[..frame.len() - 1]).is_none());
+        assert_eq!(live.bad_messages, 3);
+        assert_eq!((live.readings[&1], live.count(AlarmLevel::Warning)), ((3.0, AlarmLevel::Warning), 1));
     }
 
     #[test]

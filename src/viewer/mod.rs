@@ -170,6 +170,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
                 hud::hud_ui,
                 layers::layers_ui,
                 live::live_panel_ui,
+                markers::sensor_labels_ui,
                 markers::sensor_panel_ui,
                 cctv::feed_panel_ui,
                 picking::feature_ui,

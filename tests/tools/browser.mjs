@@ -75,9 +75,30 @@ try {
     pageError: document.body.dataset.pageError || null,
     shown: getComputedStyle(document.getElementById("overlay")).opacity,
   }));
+  await page.close();
+  await bare.close();
   if (process.env.MARKERS_URL) out.markers = await markers(process.env.MARKERS_URL);
+  if (process.env.CCTV_URL) out.cctv = await cctv(process.env.CCTV_URL);
 } finally {
   await browser.close();
+}
+
+/// A camera chosen at start (operators): its feed streams into the panel and onto the scene.
+async function cctv(cctvUrl) {
+  const result = { console: [], pageErrors: [] };
+  const page = await browser.newPage({ viewport: { width: 800, height: 500 }, deviceScaleFactor: 1 });
+  page.on("console", (m) => result.console.push({ type: m.type(), text: m.text() }));
+  page.on("pageerror", (e) => result.pageErrors.push(String(e && e.message || e)));
+  await page.goto(cctvUrl, { waitUntil: "load", timeout: 180000 });
+  result.timedOut = await page.waitForFunction(() => {
+    const d = document.body.dataset;
+    return d.cctvError || (Number(d.cctvFrames) >= 3 && Number(d.feedOverlays) > 0 && d.settled === "true");
+  }, null, { timeout: Number(timeoutS) * 1000, polling: 500 }).then(() => false, () => true);
+  await page.waitForTimeout(3000);
+  await page.screenshot({ path: png.replace(/\.png$/, "-cctv.png") });
+  result.dataset = await page.evaluate(() => ({ ...document.body.dataset }));
+  await page.close();
+  return result;
 }
 
 /// The markers' page: its screenshot, and a click on a marker.
@@ -86,7 +107,7 @@ async function markers(markersUrl) {
   const page = await browser.newPage({ viewport: { width: 320, height: 240 }, deviceScaleFactor: 1 });
   page.on("console", (m) => result.console.push({ type: m.type(), text: m.text() }));
   page.on("pageerror", (e) => result.pageErrors.push(String(e && e.message || e)));
-  await page.goto(markersUrl, { waitUntil: "load" });
+  await page.goto(markersUrl, { waitUntil: "load", timeout: 180000 });
   result.timedOut = await page.waitForFunction(() => {
     const d = document.body.dataset;
     return d.settled === "true" && Number(d.liveReadings) > 0 && Number(d.sensorsPlaced) > 0 && d.nearSensorPx;
@@ -111,6 +132,7 @@ async function markers(markersUrl) {
     await page.screenshot({ path: png.replace(/\.png$/, "-panel.png") });
   }
   result.dataset = await page.evaluate(() => ({ ...document.body.dataset }));
+  await page.close();
   return result;
 }
 writeFileSync(json, JSON.stringify(out, null, 1));

@@ -7,6 +7,7 @@
 //! of a layer the user's role may not see, so none can be drawn.
 
 mod draw;
+mod labels;
 mod panel;
 
 use std::collections::HashMap;
@@ -28,6 +29,7 @@ use crate::protocol::live::Reading;
 use crate::protocol::sensors::SensorKind;
 
 pub use draw::{MarkerBatch, MarkerViews, Symbol};
+pub use labels::sensor_labels_ui;
 pub use panel::{History, SelectedSensor, SensorAtStart, nearest_symbol, pick_sensor, sensor_panel_ui, symbol_in_view};
 
 /// How markers draw.
@@ -37,11 +39,13 @@ pub struct MarkerSettings {
     pub split_m: f64,
     /// How many readings a frame applies and how many instances it rebuilds, at most.
     pub pace: PaceBudget,
+    /// Whether the near sensors show their values (`labels`).
+    pub labels: bool,
 }
 
 impl Default for MarkerSettings {
     fn default() -> Self {
-        Self { split_m: 3_000.0, pace: PaceBudget::default() }
+        Self { split_m: 3_000.0, pace: PaceBudget::default(), labels: true }
     }
 }
 
