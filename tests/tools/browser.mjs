@@ -83,17 +83,25 @@ try {
   await browser.close();
 }
 
-/// A camera chosen at start (operators): its feed streams into the panel and onto the scene.
-async function cctv(cctvUrl) {
+/// Opens `pageUrl` in a `width`×`height` page that records its console, and waits until `ready`
+/// (in the page) holds; `result.timedOut` says if it never did.
+async function open(pageUrl, width, height, ready) {
   const result = { console: [], pageErrors: [] };
-  const page = await browser.newPage({ viewport: { width: 800, height: 500 }, deviceScaleFactor: 1 });
+  const page = await browser.newPage({ viewport: { width, height }, deviceScaleFactor: 1 });
   page.on("console", (m) => result.console.push({ type: m.type(), text: m.text() }));
   page.on("pageerror", (e) => result.pageErrors.push(String(e && e.message || e)));
-  await page.goto(cctvUrl, { waitUntil: "load", timeout: 180000 });
-  result.timedOut = await page.waitForFunction(() => {
+  await page.goto(pageUrl, { waitUntil: "load", timeout: 180000 });
+  result.timedOut = await page.waitForFunction(ready, null, { timeout: Number(timeoutS) * 1000, polling: 500 })
+    .then(() => false, () => true);
+  return { page, result };
+}
+
+/// A camera chosen at start (operators): its feed streams into the panel and onto the scene.
+async function cctv(cctvUrl) {
+  const { page, result } = await open(cctvUrl, 800, 500, () => {
     const d = document.body.dataset;
     return d.cctvError || (Number(d.cctvFrames) >= 3 && Number(d.feedOverlays) > 0 && d.settled === "true");
-  }, null, { timeout: Number(timeoutS) * 1000, polling: 500 }).then(() => false, () => true);
+  });
   await page.waitForTimeout(3000);
   await page.screenshot({ path: png.replace(/\.png$/, "-cctv.png") });
   result.dataset = await page.evaluate(() => ({ ...document.body.dataset }));
@@ -103,15 +111,10 @@ async function cctv(cctvUrl) {
 
 /// The markers' page: its screenshot, and a click on a marker.
 async function markers(markersUrl) {
-  const result = { console: [], pageErrors: [] };
-  const page = await browser.newPage({ viewport: { width: 320, height: 240 }, deviceScaleFactor: 1 });
-  page.on("console", (m) => result.console.push({ type: m.type(), text: m.text() }));
-  page.on("pageerror", (e) => result.pageErrors.push(String(e && e.message || e)));
-  await page.goto(markersUrl, { waitUntil: "load", timeout: 180000 });
-  result.timedOut = await page.waitForFunction(() => {
+  const { page, result } = await open(markersUrl, 320, 240, () => {
     const d = document.body.dataset;
     return d.settled === "true" && Number(d.liveReadings) > 0 && Number(d.sensorsPlaced) > 0 && d.nearSensorPx;
-  }, null, { timeout: Number(timeoutS) * 1000, polling: 500 }).then(() => false, () => true);
+  });
   await page.waitForTimeout(3000);
   await page.screenshot({ path: png.replace(/\.png$/, "-markers.png") });
   // The HUD on, in a larger window, then a click on the sensor nearest the centre.
