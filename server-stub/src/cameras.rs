@@ -152,9 +152,7 @@ pub fn cluster(cameras: &[&Camera], cell_deg: f64) -> Option<Vec<CameraCluster>>
         .into_values()
         .map(|(lon, lat, n)| CameraCluster { lon_deg: lon / n as f64, lat_deg: lat / n as f64, count: n })
         .collect();
-    clusters.sort_by(|a, b| {
-        (a.lon_deg, a.lat_deg).partial_cmp(&(b.lon_deg, b.lat_deg)).unwrap_or(std::cmp::Ordering::Equal)
-    });
+    clusters.sort_by(|a, b| a.lon_deg.total_cmp(&b.lon_deg).then(a.lat_deg.total_cmp(&b.lat_deg)));
     Some(clusters)
 }
 

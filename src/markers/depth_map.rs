@@ -120,20 +120,9 @@ mod tests {
     use crate::markers::frustum::{clip_from_ecef, picture_uv};
     use crate::protocol::catalog::Camera;
 
-    /// A camera 10 m up at (114, 22.5) looking north, level, 90° wide.
+    /// The frustum tests' camera looking north, level.
     fn camera() -> Camera {
-        Camera {
-            id: 0,
-            name: "c".into(),
-            lon_deg: 114.0,
-            lat_deg: 22.5,
-            height_m: 10.0,
-            heading_deg: 0.0,
-            pitch_deg: 0.0,
-            fov_deg: 90.0,
-            range_m: 200.0,
-            feed: String::new(),
-        }
+        crate::markers::frustum::tests::cam(0.0, 0.0)
     }
 
     /// A wall facing the camera `north_m` away: x −half..half east, z 0..height up (local ENU at the ground).

@@ -53,10 +53,11 @@ pub fn picture_uv(clip_from_ecef: &DMat4, p_ecef: DVec3) -> Option<([f64; 2], f6
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn cam(heading_deg: f64, pitch_deg: f64) -> Camera {
+    /// A camera 10 m up at (114, 22.5), 90° wide, reaching 200 m.
+    pub(crate) fn cam(heading_deg: f64, pitch_deg: f64) -> Camera {
         Camera {
             id: 0,
             name: "c".into(),

@@ -95,8 +95,6 @@ fn near_sensor_px(
 ) -> String {
     let Some((camera, cam_t)) = view else { return String::new() };
     let Some(centre) = camera.logical_viewport_size().map(|s| s / 2.0) else { return String::new() };
-    let Some((sensor, _)) = nearest_symbol(markers, origin, camera, cam_t, centre) else { return String::new() };
-    let ecef = markers.chunks.sensor_ecef(sensor);
-    let px = ecef.and_then(|p| super::markers::symbol_in_view(origin, camera, cam_t, p));
-    px.map_or(String::new(), |p| format!("{:.0},{:.0},{sensor}", p.x, p.y))
+    nearest_symbol(markers, origin, camera, cam_t, centre)
+        .map_or(String::new(), |(sensor, p)| format!("{:.0},{:.0},{sensor}", p.x, p.y))
 }

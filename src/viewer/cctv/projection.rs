@@ -168,7 +168,7 @@ fn project_feed(
         if let Some(mut image) = images.get_mut(&depth_map) {
             *image = depth_image(&map);
         }
-        state.mapped = (ids, now);
+        state.mapped = (ids.clone(), now);
     }
 
     // The material, changed only when the origin or the feed did.
@@ -192,9 +192,9 @@ fn project_feed(
     };
 
     // An overlay on each part in range; none on the others.
-    let keep: std::collections::HashSet<Entity> = near.iter().map(|p| p.0).collect();
+    // `ids` is sorted, as `near` is.
     state.overlays.retain(|part, overlay| {
-        let kept = keep.contains(part);
+        let kept = ids.binary_search(part).is_ok();
         if !kept {
             commands.entity(*overlay).try_despawn();
         }

@@ -30,7 +30,7 @@ use crate::protocol::sensors::SensorKind;
 
 pub use draw::{MarkerBatch, MarkerViews, Symbol};
 pub use labels::sensor_labels_ui;
-pub use panel::{History, SelectedSensor, SensorAtStart, nearest_symbol, pick_sensor, sensor_panel_ui, symbol_in_view};
+pub use panel::{History, SelectedSensor, SensorAtStart, nearest_symbol, pick_sensor, sensor_panel_ui};
 
 /// How markers draw.
 #[derive(Resource, Debug, Clone, PartialEq)]

@@ -81,7 +81,9 @@ pub fn pick_sensor(
 ) {
     let Some(cursor) = picking::click(&buttons, &mut press, &windows, &mut egui) else { return };
     let Some((camera, cam_t, at)) = views::view_under(cameras.iter(), cursor) else { return };
-    if let Some((sensor, _)) = nearest_symbol(&markers, &origin, camera, cam_t, at).filter(|(_, d)| *d < PICK_PX) {
+    if let Some((sensor, _)) =
+        nearest_symbol(&markers, &origin, camera, cam_t, at).filter(|(_, p)| p.distance(at) < PICK_PX)
+    {
         chosen.write(SensorChosen(sensor));
     }
 }
@@ -98,18 +100,18 @@ pub fn symbol_in_view(
     camera.world_to_viewport(cam_t, site + Vec3::Y * size).ok()
 }
 
-/// The near sensor whose symbol is nearest to `at` in a view, and how far (pixels).
+/// The near sensor whose symbol is nearest to `at` in a view, and where its symbol is (viewport pixels).
 pub fn nearest_symbol(
     markers: &SensorMarkers,
     origin: &FloatingOrigin,
     camera: &Camera,
     cam_t: &GlobalTransform,
     at: Vec2,
-) -> Option<(u32, f32)> {
+) -> Option<(u32, Vec2)> {
     markers
         .near_sensors()
-        .filter_map(|(sensor, ecef)| Some((sensor, symbol_in_view(origin, camera, cam_t, ecef)?.distance(at))))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .filter_map(|(sensor, ecef)| Some((sensor, symbol_in_view(origin, camera, cam_t, ecef)?)))
+        .min_by(|a, b| a.1.distance(at).total_cmp(&b.1.distance(at)))
 }
 
 /// Flies to a chosen sensor and fetches its history.
