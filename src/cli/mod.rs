@@ -1,6 +1,7 @@
 //! Command-line entry points (feature `cli`): argument parsing and the blocking I/O they need.
 
 pub mod fetch;
+mod ifc;
 pub mod inspect;
 pub mod tile;
 
@@ -14,7 +15,8 @@ pub enum Command {
     /// and print tree statistics and validation warnings. Exits 1 when anything failed to load.
     Inspect(inspect::InspectArgs),
     /// Turn a city into streaming 3D Tiles 1.1: buildings with feature IDs and properties in a
-    /// quadtree with levels of detail, a ground tile with roads, and the road graph.
+    /// quadtree with levels of detail, a ground tile with roads, and the road graph; or a BIM
+    /// model from the building down to its components.
     #[command(subcommand)]
     Tile(tile::TileCommand),
 }

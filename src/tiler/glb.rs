@@ -1,7 +1,10 @@
 //! Writing tile content: glb with `EXT_mesh_features` (a feature ID per vertex) and
-//! `EXT_structural_metadata` (one property table of buildings).
+//! `EXT_structural_metadata` (one property table: the city's buildings, or a BIM model's
+//! components).
 
-use serde_json::{Value, json};
+use std::borrow::Cow;
+
+use serde_json::{Map, Value, json};
 
 use super::Building;
 use crate::extrude::Mesh;
@@ -12,15 +15,47 @@ const ELEMENT_ARRAY_BUFFER: u32 = 34963;
 const FLOAT: u32 = 5126;
 const UNSIGNED_INT: u32 = 5125;
 
-/// A material: base colour and roughness.
-#[derive(Debug, Clone, Copy)]
+/// A material: base colour (blended when its alpha is below 1) and roughness.
+#[derive(Debug, Clone)]
 pub struct Material {
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     pub rgba: [f32; 4],
     pub roughness: f32,
+    /// Drawn from both sides (BIM surfaces are not always closed).
+    pub double_sided: bool,
 }
 
-pub const BUILDING: Material = Material { name: "building", rgba: [0.83, 0.81, 0.77, 1.0], roughness: 0.85 };
+impl Material {
+    pub const fn opaque(name: &'static str, rgba: [f32; 4], roughness: f32) -> Self {
+        Self { name: Cow::Borrowed(name), rgba, roughness, double_sided: false }
+    }
+}
+
+pub const BUILDING: Material = Material::opaque("building", [0.83, 0.81, 0.77, 1.0], 0.85);
+
+/// One column of a property table.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// The property's id (`[A-Za-z_][A-Za-z0-9_]*`).
+    pub id: String,
+    /// Its schema entry besides type and component type: name, description, noData, required.
+    pub schema: Value,
+    pub values: Values,
+}
+
+#[derive(Debug, Clone)]
+pub enum Values {
+    Strings(Vec<String>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    U16(Vec<u16>),
+}
+
+impl Column {
+    pub fn new(id: impl Into<String>, schema: Value, values: Values) -> Self {
+        Self { id: id.into(), schema, values }
+    }
+}
 
 /// Assembles one glb: primitives of one mesh under one node, and an optional property table.
 #[derive(Default)]
@@ -67,8 +102,9 @@ impl GlbBuilder {
         self.accessors.len() - 1
     }
 
-    /// Adds a triangle primitive; with `features`, its feature IDs index the property table.
-    pub fn primitive(&mut self, mesh: &Mesh, material: Material, features: Option<usize>) {
+    /// Adds a triangle primitive; with `features` (count, label), its feature IDs index the
+    /// property table.
+    pub fn primitive(&mut self, mesh: &Mesh, material: &Material, features: Option<(usize, &str)>) {
         if mesh.indices.is_empty() {
             return;
         }
@@ -87,56 +123,94 @@ impl GlbBuilder {
         let iv = self
             .view(&mesh.indices.iter().flat_map(|i| i.to_le_bytes()).collect::<Vec<_>>(), Some(ELEMENT_ARRAY_BUFFER));
         let idx = self.accessor(iv, UNSIGNED_INT, mesh.indices.len(), "SCALAR", None);
-        self.materials.push(json!({"name": material.name, "pbrMetallicRoughness": {
-            "baseColorFactor": material.rgba, "metallicFactor": 0.0, "roughnessFactor": material.roughness}}));
+        let mut m = json!({"name": material.name, "pbrMetallicRoughness": {
+            "baseColorFactor": material.rgba, "metallicFactor": 0.0, "roughnessFactor": material.roughness}});
+        if material.rgba[3] < 1.0 {
+            m["alphaMode"] = "BLEND".into();
+        }
+        if material.double_sided {
+            m["doubleSided"] = true.into();
+        }
+        self.materials.push(m);
         let mut prim = json!({"attributes": {"POSITION": pos, "NORMAL": nor}, "indices": idx,
             "material": self.materials.len() - 1, "mode": 4});
-        if let Some(count) = features {
+        if let Some((count, label)) = features {
             let fv = self.view(&f32s(mesh.feature_ids.iter().copied()), Some(ARRAY_BUFFER));
             let fid = self.accessor(fv, FLOAT, n, "SCALAR", None);
             prim["attributes"]["_FEATURE_ID_0"] = fid.into();
             prim["extensions"] = json!({"EXT_mesh_features": {"featureIds": [
-                {"featureCount": count, "attribute": 0, "propertyTable": 0, "label": "building"}]}});
+                {"featureCount": count, "attribute": 0, "propertyTable": 0, "label": label}]}});
         }
         self.primitives.push(prim);
     }
 
+    /// The one property table: `count` rows of class `class` (its schema entry without the
+    /// properties), one column each.
+    pub fn property_table(&mut self, class_id: &str, mut class: Value, count: usize, columns: Vec<Column>) {
+        let mut schema = Map::new();
+        let mut table = Map::new();
+        for c in columns {
+            let (mut def, entry) = match c.values {
+                Values::Strings(values) => {
+                    let mut offsets = Vec::with_capacity(values.len() + 1);
+                    let mut data = Vec::new();
+                    for v in &values {
+                        offsets.push(data.len() as u32);
+                        data.extend_from_slice(v.as_bytes());
+                    }
+                    offsets.push(data.len() as u32);
+                    let values = self.view(&data, None);
+                    let offsets = self.view(&offsets.iter().flat_map(|o| o.to_le_bytes()).collect::<Vec<_>>(), None);
+                    (
+                        json!({"type": "STRING"}),
+                        json!({"values": values, "stringOffsets": offsets, "stringOffsetType": "UINT32"}),
+                    )
+                }
+                Values::F32(v) => (
+                    json!({"type": "SCALAR", "componentType": "FLOAT32"}),
+                    json!({"values": self.view(&f32s(v), None)}),
+                ),
+                Values::F64(v) => {
+                    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                    (json!({"type": "SCALAR", "componentType": "FLOAT64"}), json!({"values": self.view(&bytes, None)}))
+                }
+                Values::U16(v) => {
+                    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                    (json!({"type": "SCALAR", "componentType": "UINT16"}), json!({"values": self.view(&bytes, None)}))
+                }
+            };
+            if let Value::Object(extra) = c.schema {
+                def.as_object_mut().expect("object").extend(extra);
+            }
+            schema.insert(c.id.clone(), def);
+            table.insert(c.id, entry);
+        }
+        class["properties"] = Value::Object(schema);
+        self.metadata = Some(json!({
+            "schema": {"id": "citytwin", "classes": {class_id: class}},
+            "propertyTables": [{"name": class_id, "class": class_id, "count": count, "properties": table}]
+        }));
+    }
+
     /// The property table of `buildings`, in feature-ID order.
     pub fn buildings_table(&mut self, buildings: &[&Building]) {
-        let strings = |b: &mut Self, values: Vec<&str>| {
-            let mut offsets = Vec::with_capacity(values.len() + 1);
-            let mut data = Vec::new();
-            for v in values {
-                offsets.push(data.len() as u32);
-                data.extend_from_slice(v.as_bytes());
-            }
-            offsets.push(data.len() as u32);
-            let values = b.view(&data, None);
-            let offsets = b.view(&offsets.iter().flat_map(|o| o.to_le_bytes()).collect::<Vec<_>>(), None);
-            json!({"values": values, "stringOffsets": offsets, "stringOffsetType": "UINT32"})
-        };
-        let id = strings(self, buildings.iter().map(|b| b.id.as_str()).collect());
-        let name = strings(self, buildings.iter().map(|b| b.name.as_str()).collect());
-        let kind = strings(self, buildings.iter().map(|b| b.kind.as_str()).collect());
-        let address = strings(self, buildings.iter().map(|b| b.address.as_str()).collect());
-        let height = self.view(&f32s(buildings.iter().map(|b| b.height_m as f32)), None);
-        let min_height = self.view(&f32s(buildings.iter().map(|b| b.min_height_m as f32)), None);
-        let levels: Vec<u8> =
-            buildings.iter().flat_map(|b| (b.levels.unwrap_or(0).min(u16::MAX as u32) as u16).to_le_bytes()).collect();
-        let levels = self.view(&levels, None);
-        self.metadata = Some(json!({
-            "schema": {"id": "citytwin", "classes": {"building": {"name": "Building", "properties": {
-                "id": {"type": "STRING", "required": true, "description": "OSM element (way/N or relation/N) or generated id"},
-                "name": {"type": "STRING"},
-                "building": {"type": "STRING", "description": "building=* type"},
-                "height": {"type": "SCALAR", "componentType": "FLOAT32", "description": "metres above ground"},
-                "min_height": {"type": "SCALAR", "componentType": "FLOAT32", "description": "metres above ground"},
-                "levels": {"type": "SCALAR", "componentType": "UINT16", "noData": 0},
-                "address": {"type": "STRING"}}}}},
-            "propertyTables": [{"name": "buildings", "class": "building", "count": buildings.len(), "properties": {
-                "id": id, "name": name, "building": kind, "height": {"values": height},
-                "min_height": {"values": min_height}, "levels": {"values": levels}, "address": address}}]
-        }));
+        let strings = |f: fn(&Building) -> &str| Values::Strings(buildings.iter().map(|b| f(b).to_owned()).collect());
+        let floats = |f: fn(&Building) -> f64| Values::F32(buildings.iter().map(|b| f(b) as f32).collect());
+        let levels = buildings.iter().map(|b| b.levels.unwrap_or(0).min(u16::MAX as u32) as u16).collect();
+        let columns = vec![
+            Column::new(
+                "id",
+                json!({"required": true, "description": "OSM element (way/N or relation/N) or generated id"}),
+                strings(|b| &b.id),
+            ),
+            Column::new("name", json!({}), strings(|b| &b.name)),
+            Column::new("building", json!({"description": "building=* type"}), strings(|b| &b.kind)),
+            Column::new("height", json!({"description": "metres above ground"}), floats(|b| b.height_m)),
+            Column::new("min_height", json!({"description": "metres above ground"}), floats(|b| b.min_height_m)),
+            Column::new("levels", json!({"noData": 0}), Values::U16(levels)),
+            Column::new("address", json!({}), strings(|b| &b.address)),
+        ];
+        self.property_table("building", json!({"name": "Building"}), buildings.len(), columns);
     }
 
     /// The glb, its node translated to `origin_m` (local east-north-up metres).

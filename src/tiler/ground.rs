@@ -8,8 +8,8 @@ use crate::extrude::Mesh;
 use crate::geo::LocalFrame;
 use crate::protocol::roads::{RoadGraph, width_m};
 
-const GROUND: Material = Material { name: "ground", rgba: [0.55, 0.60, 0.50, 1.0], roughness: 1.0 };
-const ROAD: Material = Material { name: "road", rgba: [0.32, 0.32, 0.34, 1.0], roughness: 0.9 };
+const GROUND: Material = Material::opaque("ground", [0.55, 0.60, 0.50, 1.0], 1.0);
+const ROAD: Material = Material::opaque("road", [0.32, 0.32, 0.34, 1.0], 0.9);
 /// Roads sit this far above the ground to win the depth test.
 const ROAD_LIFT_M: f64 = 0.15;
 const GRID: usize = 32;
@@ -59,8 +59,8 @@ pub fn ground_glb(frame: &LocalFrame, min: [f64; 2], max: [f64; 2], roads: &Road
         }
     }
     let mut glb = GlbBuilder::default();
-    glb.primitive(&ground, GROUND, None);
-    glb.primitive(&ribbons, ROAD, None);
+    glb.primitive(&ground, &GROUND, None);
+    glb.primitive(&ribbons, &ROAD, None);
     let lo = DVec3::new(min[0], min[1], zmin);
     let hi = DVec3::new(max[0], max[1], ROAD_LIFT_M);
     (glb.finish(origin), lo, hi)

@@ -1,6 +1,7 @@
 //! The city tiler: OpenStreetMap extracts and procedural cities to streaming 3D Tiles 1.1
 //! (glb with `EXT_mesh_features` and `EXT_structural_metadata`, in a quadtree with LODs).
 
+pub mod bim;
 mod building;
 pub mod demo;
 mod glb;

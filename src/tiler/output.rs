@@ -142,7 +142,7 @@ fn content_uri(n: &QuadNode) -> String {
     format!("tiles/{}/{}_{}.glb", n.level, n.x, n.y)
 }
 
-fn box_json(min: DVec3, max: DVec3) -> Value {
+pub(super) fn box_json(min: DVec3, max: DVec3) -> Value {
     let c = 0.5 * (min + max);
     let h = (0.5 * (max - min)).max(DVec3::splat(0.5));
     json!({"box": [c.x, c.y, c.z, h.x, 0.0, 0.0, 0.0, h.y, 0.0, 0.0, 0.0, h.z]})
@@ -186,7 +186,7 @@ fn tile_glb(city: &City, node: &QuadNode) -> (Vec<u8>, usize, usize) {
         }
     }
     let mut glb = GlbBuilder::default();
-    glb.primitive(&mesh, BUILDING, Some(table.len()));
+    glb.primitive(&mesh, &BUILDING, Some((table.len(), "building")));
     glb.buildings_table(&table);
     (glb.finish(origin), mesh.triangle_count(), skipped)
 }

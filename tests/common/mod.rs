@@ -176,3 +176,33 @@ pub fn compare(img: &image::RgbImage, golden: &image::RgbImage) -> Comparison {
 pub fn golden(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.png"))
 }
+
+/// Where the Khronos glTF validator (npm `gltf-validator`) is installed (`GLTF_VALIDATOR_DIR`,
+/// default `~/.cache/citytwin-npm`, where `.ci/run` puts it); missing, it fails the test (see
+/// [`missing`]).
+pub fn gltf_validator() -> Option<PathBuf> {
+    let dir = std::env::var_os("GLTF_VALIDATOR_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/citytwin-npm"));
+    if dir.join("node_modules/gltf-validator").is_dir() {
+        return Some(dir);
+    }
+    missing(&format!(
+        "gltf-validator is missing under {} (npm install gltf-validator there, or set GLTF_VALIDATOR_DIR)",
+        dir.display()
+    ));
+    None
+}
+
+/// The validator's report on each of `files` (one JSON object each: errors, warnings, …).
+pub fn validate_gltf(validator: &Path, files: &[PathBuf]) -> Vec<serde_json::Value> {
+    let out = std::process::Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/gltf-validate.js"))
+        .args(files)
+        .env("NODE_PATH", validator.join("node_modules"))
+        .output()
+        .expect("node runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}

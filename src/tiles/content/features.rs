@@ -161,7 +161,13 @@ impl<'a> GltfView<'a> {
             for (name, prop) in table["properties"].as_object().into_iter().flatten() {
                 let def = &classes[class]["properties"][name];
                 match self.column(def, prop, count) {
-                    Ok(col) => {
+                    Ok(mut col) => {
+                        // A value equal to the schema's noData is a missing value.
+                        if let Some(no_data) = def.get("noData") {
+                            for v in col.iter_mut().filter(|v| same_value(v, no_data)) {
+                                *v = Value::Null;
+                            }
+                        }
                         columns.insert(name.clone(), col);
                     }
                     Err(e) => w.push(format!("property table {t}"), format!("{name}: {e}")),
@@ -218,6 +224,14 @@ impl<'a> GltfView<'a> {
                     .collect())
             }
         }
+    }
+}
+
+/// Whether a decoded value is the schema's `noData` (numbers compared as numbers).
+fn same_value(v: &Value, no_data: &Value) -> bool {
+    match (v.as_f64(), no_data.as_f64()) {
+        (Some(a), Some(b)) => a == b,
+        _ => v == no_data,
     }
 }
 

@@ -9,7 +9,7 @@ pub mod limits;
 
 use glam::{DMat3, DMat4, DQuat, DVec3};
 
-pub use self::gltf::{gltf_parts, transform_uvs};
+pub use self::gltf::{GltfDoc, gltf_parts, transform_uvs};
 use self::limits::{check_part, check_placements};
 use crate::geo::enu_axes;
 use crate::tiles::UpAxis;
