@@ -43,6 +43,12 @@ impl FeatureState {
         Self { flags: self.flags | flags, ..self }
     }
 
+    /// This state with `other`'s flags too, and `other`'s colour when it sets one.
+    pub fn merged(self, other: Self) -> Self {
+        let rgb = if other.flags & Self::COLOURED != 0 { other.rgb } else { self.rgb };
+        Self { flags: self.flags | other.flags, rgb }
+    }
+
     pub fn texel(self) -> [u8; 4] {
         [self.rgb[0], self.rgb[1], self.rgb[2], self.flags]
     }

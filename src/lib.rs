@@ -6,6 +6,7 @@
 //! Everything in this crate compiles with `--no-default-features`: no Bevy, no I/O, no async runtime.
 //! All geometry is f64 ECEF; the engine supplies bytes and receives decisions.
 
+pub mod bim;
 pub mod extrude;
 pub mod feature_state;
 pub mod geo;

@@ -33,6 +33,7 @@ pub fn catalog(state: &AppState, role: Role) -> Catalog {
                 height_m: m.height_m,
                 heading_deg: m.heading_deg,
                 replaces: m.replaces.clone(),
+                tree_url: m.spatial_tree().map(|f| format!("/models/{}/{}", m.id, file_name(&f))),
             })
             .collect(),
         sensor_layers: SensorKind::ALL

@@ -50,7 +50,8 @@ fn default_entry() -> String {
 pub struct ModelConfig {
     pub id: String,
     pub name: String,
-    /// The model file (glb), served under `/models/{id}/`.
+    /// The model: a glb, or a BIM tileset's `tileset.json` (its whole directory is served), under
+    /// `/models/{id}/`.
     pub file: PathBuf,
     pub lon_deg: f64,
     pub lat_deg: f64,
@@ -60,6 +61,19 @@ pub struct ModelConfig {
     pub heading_deg: f64,
     #[serde(default)]
     pub replaces: Option<FeatureRef>,
+}
+
+impl ModelConfig {
+    /// Whether the model is a tileset (served with its directory) rather than one file.
+    pub fn is_tileset(&self) -> bool {
+        self.file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    }
+
+    /// A BIM tileset's spatial tree beside its `tileset.json`, when there is one.
+    pub fn spatial_tree(&self) -> Option<PathBuf> {
+        let tree = self.file.with_file_name("bim.json");
+        (self.is_tileset() && tree.is_file()).then_some(tree)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -161,10 +161,12 @@ pub fn router(state: AppState) -> Router {
     }
     for m in &state.config.models {
         let name = m.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-        let file = Router::new()
-            .route_service(&format!("/{name}"), ServeFile::new(&m.file))
-            .layer(middleware::from_fn(static_files::tile_headers));
-        app = app.nest(&format!("/models/{}", m.id), file);
+        let served = match m.file.parent().filter(|_| m.is_tileset()) {
+            Some(dir) => Router::new().fallback_service(ServeDir::new(dir).precompressed_gzip().precompressed_br()),
+            None => Router::new().route_service(&format!("/{name}"), ServeFile::new(&m.file)),
+        };
+        app = app
+            .nest_service(&format!("/models/{}", m.id), served.layer(middleware::from_fn(static_files::tile_headers)));
     }
     if let Some(root) = &state.config.web_root {
         let page = ServeFile::new(root.join("index.html"));

@@ -30,7 +30,8 @@ pub struct TilesetLayer {
     pub url: String,
 }
 
-/// A BIM model placed in the city, replacing one building of a tileset.
+/// A BIM model placed in the city, replacing one building of a tileset: a glb, or a BIM tileset
+/// (`citytwin tile bim`) whose `url` is its `tileset.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelLayer {
     pub id: String,
@@ -42,6 +43,9 @@ pub struct ModelLayer {
     pub heading_deg: f64,
     /// The city feature this model stands in for: `(tileset id, feature id)`.
     pub replaces: Option<FeatureRef>,
+    /// A BIM tileset's spatial tree (`bim.json`), relative to the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

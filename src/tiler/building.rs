@@ -3,7 +3,7 @@
 use crate::geo::{ring_area_m2, ring_bounds};
 
 /// One building: a footprint in local east-north-up metres, extruded between two heights.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Building {
     /// `way/123`, `relation/45` or `procedural/17`.
     pub id: String,

@@ -2,8 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+use glam::{DVec2, DVec3};
+
+use super::bim::{self, BimModel, Placement};
 use super::procedural::{ProceduralOptions, generate};
-use super::{TileOptions, write_city};
+use super::{Building, TileOptions, write_city};
 use crate::geo::LocalFrame;
 use crate::protocol::catalog::{Design, Massing, Scenario, Setback, Variant};
 
@@ -44,6 +47,85 @@ pub fn ensure_demo_city(cache_dir: &Path) -> std::io::Result<PathBuf> {
 /// The demo city: procedural.
 pub fn demo_city() -> super::City {
     generate(&ProceduralOptions::new(DEMO_BUILDINGS, DEMO_SEED))
+}
+
+/// The demo's BIM model on its lot: the tileset, the city building it replaces, where it stands.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DemoModel {
+    pub tileset: PathBuf,
+    pub replaces: String,
+    pub placement: Placement,
+}
+
+/// Where the demo puts its model: the lot nearest this point (the city's local metres) whose
+/// building's footprint is most like the model's.
+const DEMO_MODEL_NEAR_M: [f64; 2] = [-120.0, 60.0];
+
+/// Tiles the model `glb` (the shared data's Duplex) onto a lot of the demo city the first time,
+/// under `cache_dir`, and returns it; the lot's building is the one it replaces.
+pub fn ensure_demo_model(cache_dir: &Path, glb: &Path) -> Result<DemoModel, bim::BimError> {
+    let dir = cache_dir.join(format!("demo-model-{DEMO_VERSION}-{DEMO_BUILDINGS}-{DEMO_SEED}"));
+    let lot = dir.join("lot.json");
+    if let Some(model) = std::fs::read(&lot).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+        return Ok(model);
+    }
+    let model = BimModel::from_glb(&std::fs::read(glb)?)?;
+    let (lo, hi) = model
+        .with_geometry()
+        .filter_map(|p| p.bounds())
+        .fold((DVec3::INFINITY, DVec3::NEG_INFINITY), |(a, b), (lo, hi)| (a.min(lo), b.max(hi)));
+    // glTF y-up: the model's plan is x and −z.
+    let (min, max) = (DVec2::new(lo.x, -hi.z), DVec2::new(hi.x, -lo.z));
+    let city = demo_city();
+    let building = lot_for(&city.buildings, max - min).ok_or(bim::BimError::Empty)?;
+    let placement = place_on(building, min, max);
+    bim::write_model(&model, placement, &dir)?;
+    let demo = DemoModel { tileset: dir.join("tileset.json"), replaces: building.id.clone(), placement };
+    std::fs::write(&lot, serde_json::to_vec_pretty(&demo).expect("JSON"))?;
+    Ok(demo)
+}
+
+/// A footprint's bounding box in local metres.
+fn footprint_box(b: &Building) -> (DVec2, DVec2) {
+    b.outer
+        .iter()
+        .map(|p| DVec2::from(*p))
+        .fold((DVec2::INFINITY, DVec2::NEG_INFINITY), |(a, c), p| (a.min(p), c.max(p)))
+}
+
+/// The building whose footprint best fits a model of plan `size` (either way round), near
+/// [`DEMO_MODEL_NEAR_M`].
+fn lot_for(buildings: &[Building], size: DVec2) -> Option<&Building> {
+    let score = |b: &Building| {
+        let (lo, hi) = footprint_box(b);
+        let (d, near) = (hi - lo, DVec2::from(DEMO_MODEL_NEAR_M));
+        let fit = (d - size).abs().element_sum().min((d - DVec2::new(size.y, size.x)).abs().element_sum());
+        fit + (0.5 * (lo + hi)).distance(near) / 50.0
+    };
+    buildings.iter().min_by(|a, b| score(a).total_cmp(&score(b)))
+}
+
+/// The placement that stands a model of plan bounds `min`..`max` (model metres) on `building`'s
+/// lot: centred on it, turned so the long sides agree, on the ground under it.
+fn place_on(building: &Building, min: DVec2, max: DVec2) -> Placement {
+    let (lo, hi) = footprint_box(building);
+    let (lot, model) = (hi - lo, max - min);
+    let heading_deg: f64 = if (lot.x > lot.y) == (model.x > model.y) { 0.0 } else { 90.0 };
+    // ENU = R(−heading) · model: at 90° the model's +Y points east and +X south.
+    let (s, c) = (-heading_deg.to_radians()).sin_cos();
+    let centre = 0.5 * (min + max);
+    let turned = DVec2::new(c * centre.x - s * centre.y, s * centre.x + c * centre.y);
+    let origin = 0.5 * (lo + hi) - turned;
+    let frame = LocalFrame::new(ProceduralOptions::new(DEMO_BUILDINGS, DEMO_SEED).origin);
+    let at = frame.to_geodetic(origin.x, origin.y);
+    Placement {
+        lon_deg: at.lon_rad.to_degrees(),
+        lat_deg: at.lat_rad.to_degrees(),
+        // The city stands on the ellipsoid at its origin's height (`base_z_m` is where that
+        // surface is in the flat frame).
+        height_m: frame.origin.height_m,
+        heading_deg,
+    }
 }
 
 /// The demo city's planning study: a 90 × 80 m downtown site east of the centre, and three options
@@ -94,6 +176,31 @@ pub fn demo_scenario() -> Scenario {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_model_stands_centred_on_its_lot_and_turned_to_it() {
+        let frame = LocalFrame::new(ProceduralOptions::new(DEMO_BUILDINGS, DEMO_SEED).origin);
+        // A 30 m (east) × 10 m (north) lot centred at (100, 50); a model 9 × 27 m in plan.
+        let outer = vec![[85.0, 45.0], [115.0, 45.0], [115.0, 55.0], [85.0, 55.0]];
+        let lot = Building { id: "procedural/7".into(), outer, ..Default::default() };
+        let (min, max) = (DVec2::new(-0.2, -22.2), DVec2::new(9.0, 4.4));
+        let p = place_on(&lot, min, max);
+        assert_eq!(p.heading_deg, 90.0, "the model's long side (y) turns east");
+        let centre = 0.5 * (min + max);
+        let at = p.ecef_of(DVec3::new(centre.x, centre.y, 0.0));
+        let want = frame.ecef_from_enu.transform_point3(DVec3::new(100.0, 50.0, frame.surface_z(100.0, 50.0)));
+        assert!((at - want).length() < 0.01, "{}", (at - want).length());
+        // The model's +Y end lies east.
+        let east = frame.enu_from_ecef.transform_point3(p.ecef_of(DVec3::new(centre.x, max.y, 0.0)));
+        assert!((east.x - (100.0 + (max.y - centre.y))).abs() < 0.01 && (east.y - 50.0).abs() < 0.01, "{east}");
+        // The best fit of two buildings is the one of the model's size.
+        let square = Building {
+            id: "square".into(),
+            outer: vec![[-120.0, 60.0], [-100.0, 60.0], [-100.0, 80.0], [-120.0, 80.0]],
+            ..Default::default()
+        };
+        assert_eq!(lot_for(&[square, lot.clone()], max - min).unwrap().id, "procedural/7");
+    }
     use crate::scenario::Site;
     use crate::scenario::metrics::variant_metrics;
 

@@ -1,7 +1,7 @@
 //! The data server's catalog, fetched once and asynchronously (the same code on the desktop and in
-//! the browser) into named layers of every kind it serves: tilesets stream at once; models, sensor
-//! layers and camera layers are layers too, drawn by the plugins that draw them; scenarios go to
-//! planning and credits to the HUD.
+//! the browser) into named layers of every kind it serves: tilesets and models (BIM tilesets) stream
+//! at once; sensor layers and camera layers are layers too, drawn by the plugins that draw them;
+//! scenarios go to planning and credits to the HUD.
 
 use bevy::prelude::*;
 
@@ -11,7 +11,7 @@ use super::hud::Attribution;
 use super::layers::{Layer, LayerViews, spawn_tileset};
 use super::planning::Scenarios;
 use crate::platform::Runtime;
-use crate::protocol::catalog::{CameraLayer, Catalog, ModelLayer, SensorLayer};
+use crate::protocol::catalog::{CameraLayer, Catalog, ModelLayer, SensorLayer, TilesetLayer};
 
 /// Where the catalog comes from, whether its tilesets stream (not when the user named others) and
 /// whether its sensor layers start shown.
@@ -120,11 +120,17 @@ fn add_layers(catalog: &Catalog, source: &CatalogSource, commands: &mut Commands
             count += 1;
         }
     }
+    // Models stream as tilesets (BIM tilesets), with the city's.
+    for m in catalog.models.iter().filter(|_| source.stream_tilesets) {
+        let url = format!("{}{}", source.server.url, m.url);
+        let e = spawn_tileset(commands, &TilesetLayer { id: m.id.clone(), name: m.name.clone(), url });
+        commands.entity(e).insert(LayerSource::Model(m.clone()));
+        count += 1;
+    }
     let others = catalog
-        .models
+        .sensor_layers
         .iter()
-        .map(|m| (&m.id, &m.name, LayerSource::Model(m.clone())))
-        .chain(catalog.sensor_layers.iter().map(|s| (&s.id, &s.name, LayerSource::Sensors(s.clone()))))
+        .map(|s| (&s.id, &s.name, LayerSource::Sensors(s.clone())))
         .chain(catalog.camera_layers.iter().map(|c| (&c.id, &c.name, LayerSource::Cameras(c.clone()))));
     for (id, name, kind) in others {
         let shown = source.sensors_shown || !matches!(kind, LayerSource::Sensors(_) | LayerSource::Cameras(_));

@@ -89,6 +89,10 @@ pub struct ViewerArgs {
     /// open its feed and project it onto the scene (operators).
     #[arg(long, value_name = "ID")]
     pub cctv: Option<u32>,
+    /// BIM tools once the model's tree has come, e.g. `select=GLOBALID,xray`, `storey=Level 1`,
+    /// `isolate=GLOBALID`, `hide=GLOBALID`, `colour=type`, `spaces`.
+    #[arg(long, value_name = "TOOLS")]
+    pub bim: Option<String>,
     /// Start the camera at lon,lat,height_m,heading_deg,pitch_deg.
     #[arg(long, value_name = "LON,LAT,H,HEADING,PITCH")]
     pub camera: Option<String>,
@@ -137,6 +141,7 @@ fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
         no_sensors: args.no_sensors || file.no_sensors,
         sensor: args.sensor.or(file.sensor),
         cctv: args.cctv.or(file.cctv),
+        bim: args.bim.or(file.bim),
         config: None,
     })
 }
@@ -216,6 +221,7 @@ pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
         sensors_shown: !args.no_sensors,
         sensor: args.sensor,
         cctv: args.cctv,
+        bim: args.bim.clone(),
     };
     let mut app = super::app(config, Runtime::new()?);
     app.insert_resource(CaptureSettings {

@@ -2,9 +2,12 @@
 //! [`TileMaterial`] (the standard material plus its tile's state table, `shaders/tile.wgsl`); the
 //! feature ID travels in the mesh's second UV channel. [`FeatureStyle`] says which features are
 //! hidden (those standing on a cleared planning site), coloured (by a theme) and highlighted (the
-//! picked one); each tile's table follows it, so restyling thousands of features rebuilds no mesh.
+//! picked one), and styles features by a property's value (a BIM model's components by GlobalId,
+//! the city building a model replaces by its id); each tile's table follows it, so restyling
+//! thousands of features rebuilds no mesh.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use bevy::asset::{RenderAssetUsages, uuid_handle};
 use bevy::pbr::{ExtendedMaterial, MaterialExtension};
@@ -16,6 +19,7 @@ use serde_json::Value;
 
 use super::origin::GeoTransform;
 use super::tiles::{TilePart, TilesSystems, Tilesets};
+use crate::bim::ComponentStates;
 use crate::feature_state::{FeatureState, StateTable, feature_bounds};
 use crate::scenario::Site;
 use crate::theme::{Theme, TileProperties};
@@ -70,6 +74,23 @@ pub struct FeatureStyle {
     pub highlighted: Option<FeatureRef>,
     /// Features the user hid or x-rayed (from the feature panel), with those flags.
     pub overrides: Vec<(FeatureRef, u8)>,
+    /// Features styled by the value of one of their properties, layer by layer.
+    pub by_property: Vec<PropertyStyle>,
+}
+
+/// The features of one layer styled by a property's value: a BIM model's components by
+/// `GlobalId`, or the city building a model replaces by its `id`.
+#[derive(Debug, Clone)]
+pub struct PropertyStyle {
+    pub layer: Entity,
+    pub property: String,
+    pub states: Arc<ComponentStates>,
+}
+
+impl PartialEq for PropertyStyle {
+    fn eq(&self, other: &Self) -> bool {
+        self.layer == other.layer && self.property == other.property && Arc::ptr_eq(&self.states, &other.states)
+    }
 }
 
 impl FeatureStyle {
@@ -80,11 +101,35 @@ impl FeatureStyle {
         self.overrides.iter().filter(move |(f, _)| of_part(f)).map(|(f, flags)| (f.id, *flags)).chain(highlighted)
     }
 
-    /// The features of `part` that are hidden: by the user, or standing on a cleared site. (Picking
-    /// passes through them, as the eye does.)
-    pub fn hidden_in(&self, part: &TilePart, geo: &GeoTransform) -> BTreeSet<u32> {
+    /// Each feature of `part` that a property style changes, with its state there; `column` gives
+    /// a tile's values of a property by feature ID.
+    fn property_states<'a>(
+        &'a self,
+        part: &'a TilePart,
+        column: &'a impl Fn(&TilePart, &str) -> Vec<Value>,
+    ) -> impl Iterator<Item = (u32, FeatureState)> + 'a {
+        self.by_property.iter().filter(move |s| s.layer == part.layer).flat_map(move |s| {
+            let values = column(part, &s.property);
+            let states: Vec<(u32, FeatureState)> = values
+                .iter()
+                .enumerate()
+                .filter_map(|(id, v)| Some((id as u32, s.states.by_id.get(v.as_str()?).copied()?)))
+                .collect();
+            states
+        })
+    }
+
+    /// The features of `part` that are hidden: by the user, by a property style, or standing on a
+    /// cleared site. (Picking passes through them, as the eye does.)
+    pub fn hidden_in(
+        &self,
+        part: &TilePart,
+        geo: &GeoTransform,
+        column: impl Fn(&TilePart, &str) -> Vec<Value>,
+    ) -> BTreeSet<u32> {
+        let flagged = self.flags_in(part).chain(self.property_states(part, &column).map(|(id, s)| (id, s.flags)));
         let mut hidden: BTreeSet<u32> =
-            self.flags_in(part).filter(|(_, flags)| flags & FeatureState::HIDDEN != 0).map(|(id, _)| id).collect();
+            flagged.filter(|(_, flags)| flags & FeatureState::HIDDEN != 0).map(|(id, _)| id).collect();
         for site in &self.cleared_sites {
             let bounds = site_bounds(site, part, geo);
             hidden.extend(bounds.into_iter().filter(|(_, b)| site.holds(*b)).map(|(id, _)| id));
@@ -163,6 +208,9 @@ pub fn style_tables<'a>(
                     for (id, v) in column(part, theme.property()).iter().enumerate().filter(|(_, v)| !v.is_null()) {
                         t.set(id as u32, FeatureState::coloured(theme.colour(v)));
                     }
+                }
+                for (id, state) in style.property_states(part, &column) {
+                    t.set(id, t.get(id).merged(state));
                 }
                 for (id, flags) in style.flags_in(part) {
                     t.set(id, t.get(id).with(flags));
@@ -271,7 +319,7 @@ mod tests {
         assert_eq!(t.get(7), FeatureState::hidden(), "on the site");
         assert_eq!(t.get(9).flags, FeatureState::HIGHLIGHTED, "off the site, picked");
         assert_eq!(t.get(8), FeatureState::default());
-        assert_eq!(style.hidden_in(&part, &geo), BTreeSet::from([7]), "picking agrees");
+        assert_eq!(style.hidden_in(&part, &geo, no_column), BTreeSet::from([7]), "picking agrees");
 
         // The user x-rays feature 9 as well.
         let xray = FeatureRef { layer, key: TileKey::default(), id: 9 };

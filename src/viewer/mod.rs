@@ -2,6 +2,7 @@
 //! engine-free core, and the two composition roots: the desktop viewer (`desktop`, feature
 //! `viewer`) and the browser (`browser`, feature `web`).
 
+pub mod bim;
 #[cfg(feature = "web")]
 pub mod browser;
 mod camera;
@@ -78,6 +79,8 @@ pub struct ViewerConfig {
     pub sensor: Option<u32>,
     /// A CCTV camera to choose once fetched.
     pub cctv: Option<u32>,
+    /// The BIM tools to apply once the first model's tree has come (`bim::ComponentTools::from_spec`).
+    pub bim: Option<String>,
 }
 
 /// The data server the viewer talks to, and the bearer token it presents (as `access_token`, which
@@ -142,6 +145,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .insert_resource(Fetcher::new(runtime.clone()))
         .insert_resource(markers::SensorAtStart(config.sensor))
         .insert_resource(cctv::CameraAtStart(config.cctv))
+        .insert_resource(bim::BimAtStart(config.bim))
         .insert_resource(LiveSettings { url: config.data_server.as_ref().map(DataServer::live_url) })
         .insert_resource(runtime)
         .init_resource::<Attribution>()
@@ -151,6 +155,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .insert_resource(theme::ThemeChoice { property: config.theme, offered: Vec::new() })
         .add_plugins((TilesPlugin, FeatureStatePlugin, LivePlugin, PlanningPlugin, look::LookPlugin))
         .add_plugins((catalog::CatalogPlugin, markers::MarkersPlugin, cctv::CctvPlugin, cctv::FeedProjectionPlugin))
+        .add_plugins(bim::BimPlugin)
         .add_systems(Startup, (views::spawn_views, setup_scene, layers::open_start_layers))
         .add_systems(Update, views::layout_views)
         .add_systems(

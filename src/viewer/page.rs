@@ -1,6 +1,6 @@
 //! The browser's options, read from the page's address: the desktop's settings under the same
 //! defaults (`?tileset=URL` repeatable, `?server=URL`, `?camera=lon,lat,h,heading,pitch`, `?hud=0`,
-//! `?theme=PROPERTY`, `?night=1`, `?sse=PX`, `?cache_mb=MB`, `?sensors=0`, `?sensor=INDEX`, `?cctv=ID`,
+//! `?theme=PROPERTY`, `?night=1`, `?sse=PX`, `?cache_mb=MB`, `?sensors=0`, `?sensor=INDEX`, `?cctv=ID`, `?bim=TOOLS`,
 //! `?access_token=TOKEN` (presented to the data server), and a comparison:
 //! `?scenario=ID&variant=ID&compare=swipe&other=ID&sun=YYYY-MM-DDTHH:MM&shadows=0`).
 
@@ -46,6 +46,7 @@ pub fn config_from_page(origin: &str, search: &str) -> anyhow::Result<ViewerConf
         sensors_shown: get("sensors").as_deref() != Some("0"),
         sensor: get("sensor").map(|s| s.parse().map_err(|e| anyhow!("?sensor={s}: {e}"))).transpose()?,
         cctv: get("cctv").map(|s| s.parse().map_err(|e| anyhow!("?cctv={s}: {e}"))).transpose()?,
+        bim: get("bim"),
         tiles,
         camera,
         hud: get("hud").as_deref() != Some("0"),

@@ -7,7 +7,7 @@ use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 use bevy_egui::{EguiContexts, egui};
 
-use super::feature_state::{FeatureRef, FeatureStyle};
+use super::feature_state::{FeatureRef, FeatureStyle, tile_column};
 use super::hud::HudSettings;
 use super::origin::GeoTransform;
 use super::tiles::{PickGeometry, TilePart, Tilesets};
@@ -96,7 +96,7 @@ pub fn pick(
     for (part, gt, geo, vis) in &parts {
         let Some(g) = part.pick.as_ref() else { continue };
         let Some(ids) = g.feature_ids.as_deref().filter(|_| *vis == Visibility::Visible) else { continue };
-        let hidden = style.hidden_in(part, geo);
+        let hidden = style.hidden_in(part, geo, |p, property| tile_column(&sets, p, property));
         let shown = |v: u32| !hidden.contains(&ids[v as usize]);
         let inv = gt.affine().inverse();
         let o = inv.transform_point3(ray.origin);

@@ -8,18 +8,9 @@ mod tileset;
 
 use std::path::Path;
 
+pub use crate::bim::Placement;
 pub use model::{BimModel, Georeference, Product, StoreyRef};
 pub use tileset::{MAX_COLUMNS, SPATIAL_TREE_FILE};
-
-/// Where the model's origin stands and where its +Y axis points.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Placement {
-    pub lon_deg: f64,
-    pub lat_deg: f64,
-    pub height_m: f64,
-    /// Clockwise from north.
-    pub heading_deg: f64,
-}
 
 impl From<Georeference> for Placement {
     fn from(g: Georeference) -> Self {
@@ -71,6 +62,11 @@ pub fn tile_bim(
     if let Some(h) = heading_deg {
         placement.heading_deg = h;
     }
+    Ok((write_model(&model, placement, dir)?, placement))
+}
+
+/// Tiles a model already read into `dir` at `placement`.
+pub fn write_model(model: &BimModel, placement: Placement, dir: &Path) -> Result<BimReport, BimError> {
     std::fs::create_dir_all(dir)?;
-    Ok((tileset::write(&model, placement, dir)?, placement))
+    tileset::write(model, placement, dir)
 }

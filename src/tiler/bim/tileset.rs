@@ -6,14 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use glam::{DMat4, DVec3};
+use glam::DVec3;
 use serde_json::{Value, json};
 
 use super::levels::{self, Component, TilePlan};
 use super::model::{BimModel, Product, StoreyRef};
 use super::{BimError, BimReport, Placement};
 use crate::extrude::Mesh;
-use crate::geo::{Cartographic, LocalFrame};
 use crate::tiler::glb::{Column, GlbBuilder, Material, Values};
 use crate::tiler::output::box_json;
 use crate::tiles::UpAxis;
@@ -270,19 +269,10 @@ fn spatial_tree(model: &BimModel, storeys: &[StoreyRef], placement: Placement) -
     let storeys: Vec<Value> = storeys.iter().map(|s| json!({"id": s.global_id, "name": s.name})).collect();
     json!({
         "schema": model.schema,
-        "placement": {"lon_deg": placement.lon_deg, "lat_deg": placement.lat_deg, "height_m": placement.height_m,
-            "heading_deg": placement.heading_deg},
+        "placement": placement,
         "storeys": storeys,
         "nodes": nodes,
     })
-}
-
-impl Placement {
-    /// ECEF from the tileset's model frame (z up; +Y turned `heading_deg` clockwise from north).
-    pub fn ecef_from_model(&self) -> DMat4 {
-        let frame = LocalFrame::new(Cartographic::from_degrees(self.lon_deg, self.lat_deg, self.height_m));
-        frame.ecef_from_enu * DMat4::from_rotation_z(-self.heading_deg.to_radians())
-    }
 }
 
 #[cfg(test)]
@@ -298,13 +288,5 @@ mod tests {
         assert_eq!(identifier(&["3D", "a__b"]), "_3D__a_b");
         assert_eq!(identifier(&["Größe", ""]), "Gr_e__");
         assert_eq!(identifier(&[]), "_");
-    }
-
-    #[test]
-    fn heading_turns_the_model_clockwise_from_north() {
-        let p = Placement { lon_deg: 0.0, lat_deg: 0.0, height_m: 0.0, heading_deg: 90.0 };
-        // At (0, 0) east is ECEF +Y and north +Z: the model's +Y (north at heading 0) faces east.
-        let d = p.ecef_from_model().transform_vector3(DVec3::Y);
-        assert!((d - DVec3::Y).length() < 1e-9, "{d}");
     }
 }
