@@ -4,6 +4,16 @@
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(100) var feature_state_table: texture_2d<f32>;
 
+// Section planes (src/bim/section.rs): `count` planes (n, w) in render space; a fragment with
+// n·p + w > 0 is cut away.
+struct Sections {
+    planes: array<vec4<f32>, 4>,
+    count: u32,
+}
+@group(#{MATERIAL_BIND_GROUP}) @binding(101) var<uniform> sections: Sections;
+// The caps' colour on the cut, linear RGB (sRGB 224, 82, 72).
+const CAP_RGB: vec3<f32> = vec3<f32>(0.745, 0.085, 0.064);
+
 const TABLE_WIDTH: u32 = 256u;
 const HIDDEN: u32 = 1u;
 const HIGHLIGHTED: u32 = 2u;
@@ -58,4 +68,31 @@ fn state_colour(s: FeatureState, base: vec4<f32>) -> vec4<f32> {
         rgb = mix(rgb, HIGHLIGHT_RGB, 0.75);
     }
     return vec4<f32>(rgb, base.a);
+}
+
+// Discards what the section planes cut away.
+fn discard_sectioned(world_position: vec3<f32>) {
+    for (var i = 0u; i < min(sections.count, 4u); i += 1u) {
+        let plane = sections.planes[i];
+        if dot(plane.xyz, world_position) + plane.w > 0.0 {
+            discard;
+        }
+    }
+}
+
+// Whether the section planes are on (back faces seen through the cut are then its caps).
+fn sectioned() -> bool {
+    return sections.count > 0u;
+}
+
+// The cap's normal: the nearest plane's, facing the viewer.
+fn cap_normal(world_position: vec3<f32>) -> vec3<f32> {
+    var best = sections.planes[0];
+    for (var i = 1u; i < min(sections.count, 4u); i += 1u) {
+        let plane = sections.planes[i];
+        if abs(dot(plane.xyz, world_position) + plane.w) < abs(dot(best.xyz, world_position) + best.w) {
+            best = plane;
+        }
+    }
+    return best.xyz;
 }

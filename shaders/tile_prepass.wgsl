@@ -1,11 +1,13 @@
-// Tile parts in the depth passes (shadow maps above all): hidden features cast no shadow.
+// Tile parts in the depth passes (shadow maps above all): hidden features and what the section
+// planes cut away cast no shadow.
 #import bevy_pbr::{prepass_io, pbr_prepass_functions}
-#import citytwin::feature_state::{feature_state, discard_hidden}
+#import citytwin::feature_state::{feature_state, discard_hidden, discard_sectioned}
 
 fn discard_hidden_feature(in: prepass_io::VertexOutput) {
 #ifdef VERTEX_UVS_B
     discard_hidden(feature_state(in.uv_b.x), in.position);
 #endif
+    discard_sectioned(in.world_position.xyz);
 }
 
 #ifdef PREPASS_FRAGMENT

@@ -1,8 +1,10 @@
 //! BIM components, engine-free: the spatial tree a BIM tileset ships (`bim.json`, from
 //! `citytwin tile bim`), searching it, and the component tools (select, hide, isolate, x-ray,
 //! storey filter, colour by a property) as one feature state per component, keyed by GlobalId,
-//! which the viewer applies to every tile that draws the component.
+//! which the viewer applies to every tile that draws the component; section planes; measuring.
 
+mod measure;
+mod section;
 mod tools;
 mod tree;
 
@@ -10,6 +12,8 @@ use glam::{DMat4, DVec3};
 
 use crate::geo::{Cartographic, LocalFrame};
 
+pub use measure::{Measurement, measure};
+pub use section::{MAX_SECTIONS, SectionPlane};
 pub use tools::{Colouring, ComponentStates, ComponentTools};
 pub use tree::{MAX_TREE_NODES, SpatialTree, TreeError, TreeNode};
 

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::SpatialTree;
+use super::{MAX_SECTIONS, SectionPlane, SpatialTree};
 use crate::feature_state::FeatureState;
 use crate::theme::Theme;
 
@@ -35,6 +35,8 @@ pub struct ComponentTools {
     /// Draw IfcSpace volumes (off by default: they wrap the rooms).
     pub spaces: bool,
     pub colouring: Colouring,
+    /// Section planes (at most [`MAX_SECTIONS`]), in the model frame.
+    pub sections: Vec<SectionPlane>,
 }
 
 /// Each component's state, by GlobalId; components not listed keep their own look.
@@ -72,9 +74,20 @@ impl ComponentTools {
                     tools.storey = Some(s.ok_or_else(|| format!("no storey {value}"))?);
                 }
                 "colour" => tools.colouring = Colouring::By(value.to_owned()),
+                "section" => {
+                    // `section=z:3.5`, `section=-x:4`.
+                    let plane = value
+                        .split_once(':')
+                        .and_then(|(axis, at)| SectionPlane::axis(axis.trim(), at.trim().parse().ok()?))
+                        .ok_or_else(|| format!("section={value}: expected AXIS:METRES, e.g. z:3.5 or -x:4"))?;
+                    if tools.sections.len() == MAX_SECTIONS {
+                        return Err(format!("at most {MAX_SECTIONS} section planes"));
+                    }
+                    tools.sections.push(plane);
+                }
                 _ => {
                     return Err(format!(
-                        "unknown BIM tool {key:?} (select, isolate, hide, xray, spaces, storey, colour)"
+                        "unknown BIM tool {key:?} (select, isolate, hide, xray, spaces, storey, colour, section)"
                     ));
                 }
             }
@@ -198,6 +211,9 @@ mod tests {
         assert!(ComponentTools::from_spec("select=NOPE", &t).unwrap_err().contains("no product NOPE"));
         assert!(ComponentTools::from_spec("storey=Level 9", &t).is_err());
         assert!(ComponentTools::from_spec("explode", &t).unwrap_err().contains("unknown BIM tool"));
+        let cut = ComponentTools::from_spec("section=z:3.5,section=-x:4", &t).unwrap();
+        assert_eq!(cut.sections, vec![SectionPlane::axis("z", 3.5).unwrap(), SectionPlane::axis("-x", 4.0).unwrap()]);
+        assert!(ComponentTools::from_spec("section=z", &t).is_err());
     }
 
     #[test]

@@ -155,6 +155,11 @@ impl SpatialTree {
         }
     }
 
+    /// The bounds of every product (model frame); `None` without geometry.
+    pub fn bounds(&self) -> Option<(DVec3, DVec3)> {
+        self.nodes.iter().filter_map(|n| n.bounds).reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
+    }
+
     /// Every property a product has, as `set / property`, without repeats, sorted.
     pub fn properties(&self) -> Vec<String> {
         let mut all: Vec<String> = self
@@ -205,6 +210,7 @@ pub(crate) mod tests {
         assert_eq!(ids(t.subtree(t.position("S1").unwrap())), ["S1", "W", "D", "SP", "C"]);
         assert_eq!(ids(t.ancestors(t.position("C").unwrap())), ["SITE", "B", "S1", "SP", "C"]);
         assert_eq!(t.get("SL").unwrap().storey, Some(1));
+        assert_eq!(t.bounds(), Some((DVec3::ZERO, DVec3::new(21.0, 8.0, 3.3))));
         assert_eq!(t.get("X").unwrap().parent, None, "an unknown parent makes a root");
         assert_eq!(ids(t.search("fire")), Vec::<&str>::new(), "searches names, types and ids, not values");
         assert_eq!(ids(t.search("door")), ["D"]);

@@ -12,14 +12,14 @@ use std::sync::Arc;
 use bevy::asset::{RenderAssetUsages, uuid_handle};
 use bevy::pbr::{ExtendedMaterial, MaterialExtension};
 use bevy::prelude::*;
-use bevy::render::render_resource::{AsBindGroup, Extent3d, TextureDimension, TextureFormat};
+use bevy::render::render_resource::{AsBindGroup, Extent3d, ShaderType, TextureDimension, TextureFormat};
 use bevy::shader::ShaderRef;
 use glam::DVec3;
 use serde_json::Value;
 
 use super::origin::GeoTransform;
 use super::tiles::{TilePart, TilesSystems, Tilesets};
-use crate::bim::ComponentStates;
+use crate::bim::{ComponentStates, MAX_SECTIONS};
 use crate::feature_state::{FeatureState, StateTable, feature_bounds};
 use crate::scenario::Site;
 use crate::theme::{Theme, TileProperties};
@@ -28,11 +28,28 @@ use crate::tiles::TileKey;
 /// The material of every tile part.
 pub type TileMaterial = ExtendedMaterial<StandardMaterial, FeatureStateExt>;
 
-/// The standard material's extension: the tile's feature state table.
+/// The standard material's extension: the tile's feature state table, and the section planes
+/// that cut its layer.
 #[derive(Asset, AsBindGroup, Reflect, Debug, Clone, Default)]
 pub struct FeatureStateExt {
     #[texture(100)]
     pub table: Handle<Image>,
+    #[uniform(101)]
+    pub sections: Sections,
+}
+
+/// Section planes in render space, `(n, w)`: what has `n·p + w > 0` is cut away.
+#[derive(ShaderType, Reflect, Debug, Clone, Copy, Default, PartialEq)]
+pub struct Sections {
+    pub planes: [Vec4; MAX_SECTIONS],
+    pub count: u32,
+}
+
+impl Sections {
+    /// Whether a render-space point is kept (as the shader decides).
+    pub fn keep(&self, p: Vec3) -> bool {
+        self.planes.iter().take(self.count as usize).all(|n| n.truncate().dot(p) + n.w <= 0.0)
+    }
 }
 
 const FEATURE_STATE_SHADER: Handle<Shader> = uuid_handle!("5a0d6a51-2f2c-4b9e-9a51-3c1f0e6f7a01");

@@ -105,7 +105,7 @@ pub fn to_assets(
         perceptual_roughness: 0.85,
         ..default()
     };
-    let extension = FeatureStateExt { table: table.map(|t| t.image.clone()).unwrap_or_default() };
+    let extension = FeatureStateExt { table: table.map(|t| t.image.clone()).unwrap_or_default(), ..default() };
     (meshes.add(mesh), materials.add(TileMaterial { base, extension }), gpu_bytes)
 }
 

@@ -6,9 +6,11 @@
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 use bevy_egui::{EguiContexts, egui};
+use glam::DVec3;
 
-use super::feature_state::{FeatureRef, FeatureStyle, tile_column};
+use super::feature_state::{FeatureRef, FeatureStyle, TileMaterial, tile_column};
 use super::hud::HudSettings;
+use super::origin::FloatingOrigin;
 use super::origin::GeoTransform;
 use super::tiles::{PickGeometry, TilePart, Tilesets};
 use crate::feature_state::FeatureState;
@@ -16,11 +18,13 @@ use crate::geo::ray_triangle;
 use crate::theme::TileProperties;
 use crate::tiles::content::TileContent;
 
-/// A picked feature: which one, and its properties as text.
+/// A picked feature: which one, its properties as text, and where the ray hit it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PickedFeature {
     pub at: FeatureRef,
     pub properties: Vec<(String, String)>,
+    /// The hit point and the face's unit normal, ECEF.
+    pub hit_ecef: (DVec3, DVec3),
 }
 
 /// What a click picked (`None`: nothing, or the pick was dismissed). Panels react to it.
@@ -31,16 +35,23 @@ pub struct FeaturePicked(pub Option<PickedFeature>);
 #[derive(Resource, Default)]
 pub struct Picked(pub Option<PickedFeature>);
 
-/// The nearest hit of a local-space ray on a triangle whose first vertex `shown` accepts:
-/// (distance, that vertex).
-pub fn nearest_hit(g: &PickGeometry, o: Vec3, d: Vec3, shown: impl Fn(u32) -> bool) -> Option<(f32, u32)> {
-    let mut best: Option<(f32, u32)> = None;
+/// The nearest hit of a local-space ray on a triangle whose first vertex `shown` accepts, at a
+/// point `kept` accepts (not cut away by a section): (distance, the triangle's vertices).
+pub fn nearest_hit(
+    g: &PickGeometry,
+    o: Vec3,
+    d: Vec3,
+    shown: impl Fn(u32) -> bool,
+    kept: impl Fn(Vec3) -> bool,
+) -> Option<(f32, [u32; 3])> {
+    let mut best: Option<(f32, [u32; 3])> = None;
     let v = |i: u32| Vec3::from(g.positions[i as usize]).as_dvec3();
     for [i0, i1, i2] in g.triangles().filter(|t| shown(t[0])) {
         if let Some(dist) = ray_triangle(o.as_dvec3(), d.as_dvec3(), &[v(i0), v(i1), v(i2)]).map(|t| t as f32)
             && best.is_none_or(|(b, _)| dist < b)
+            && kept(o + d * dist)
         {
-            best = Some((dist, i0));
+            best = Some((dist, [i0, i1, i2]));
         }
     }
     best
@@ -84,16 +95,16 @@ pub fn pick(
     (buttons, mut press): (Res<ButtonInput<MouseButton>>, Local<Option<Vec2>>),
     windows: Query<&Window, With<PrimaryWindow>>,
     cameras: Query<(&Camera, &GlobalTransform), With<Camera3d>>,
-    parts: Query<(&TilePart, &GlobalTransform, &GeoTransform, &Visibility)>,
-    (sets, style): (Tilesets, Res<FeatureStyle>),
+    parts: Query<(&TilePart, &GlobalTransform, &GeoTransform, &Visibility, &MeshMaterial3d<TileMaterial>)>,
+    (sets, style, materials, origin): (Tilesets, Res<FeatureStyle>, Res<Assets<TileMaterial>>, Res<FloatingOrigin>),
     mut egui: bevy_egui::EguiContexts,
     mut picks: MessageWriter<FeaturePicked>,
 ) {
     let Some(cursor) = click(&buttons, &mut press, &windows, &mut egui) else { return };
     let Some((camera, cam_t, at)) = super::views::view_under(cameras.iter(), cursor) else { return };
     let Ok(ray) = camera.viewport_to_world(cam_t, at) else { return };
-    let mut best: Option<(f32, &TilePart, u32)> = None;
-    for (part, gt, geo, vis) in &parts {
+    let mut best: Option<(f32, &TilePart, [u32; 3], &GlobalTransform)> = None;
+    for (part, gt, geo, vis, material) in &parts {
         let Some(g) = part.pick.as_ref() else { continue };
         let Some(ids) = g.feature_ids.as_deref().filter(|_| *vis == Visibility::Visible) else { continue };
         let hidden = style.hidden_in(part, geo, |p, property| tile_column(&sets, p, property));
@@ -102,19 +113,34 @@ pub fn pick(
         let o = inv.transform_point3(ray.origin);
         let d = inv.transform_vector3(*ray.direction);
         let scale = d.length();
-        if let Some((t, v)) = nearest_hit(g, o, d / scale, shown) {
+        let sections = materials.get(&material.0).map(|m| m.extension.sections).unwrap_or_default();
+        let kept = |local: Vec3| sections.keep(gt.transform_point(local));
+        if let Some((t, triangle)) = nearest_hit(g, o, d / scale, shown, kept) {
             let world_t = t / scale;
             if best.is_none_or(|b| world_t < b.0) {
-                best = Some((world_t, part, v));
+                best = Some((world_t, part, triangle, gt));
             }
         }
     }
-    let picked = best.and_then(|(_, part, vertex)| {
-        let id = part.pick.as_ref()?.feature_ids.as_ref()?[vertex as usize];
+    let picked = best.and_then(|(world_t, part, triangle, gt)| {
+        let g = part.pick.as_ref()?;
+        let id = g.feature_ids.as_ref()?[triangle[0] as usize];
         let t = sets.get(part.layer)?;
         let properties = properties(&t.contents(part.key), id);
         info!("picked feature {id} of {}: {:?}", t.url, properties.iter().find(|(k, _)| k == "id" || k == "name"));
-        Some(PickedFeature { at: FeatureRef { layer: part.layer, key: part.key, id }, properties })
+        let [a, b, c] = triangle.map(|i| gt.transform_point(Vec3::from(g.positions[i as usize])).as_dvec3());
+        let ecef_from_world = origin.world_from_ecef.inverse();
+        let point = ecef_from_world.transform_point3((ray.origin + *ray.direction * world_t).as_dvec3());
+        let mut normal = ecef_from_world.transform_vector3((b - a).cross(c - a)).normalize_or_zero();
+        // The face as seen: its normal towards the eye.
+        if normal.dot(ecef_from_world.transform_vector3(ray.direction.as_dvec3())) > 0.0 {
+            normal = -normal;
+        }
+        Some(PickedFeature {
+            at: FeatureRef { layer: part.layer, key: part.key, id },
+            properties,
+            hit_ecef: (point, normal),
+        })
     });
     if picked.is_none() {
         info!("nothing pickable under the cursor");
@@ -197,7 +223,8 @@ mod tests {
             .init_resource::<FeatureStyle>()
             .add_systems(Update, follow_picks);
         let at = FeatureRef { layer: Entity::from_raw_u32(3).unwrap(), key: Default::default(), id: 42 };
-        let feature = PickedFeature { at, properties: vec![("height".into(), "12".into())] };
+        let properties = vec![("height".into(), "12".into())];
+        let feature = PickedFeature { at, properties, hit_ecef: (DVec3::X, DVec3::Y) };
         app.world_mut().write_message(FeaturePicked(Some(feature.clone())));
         app.update();
         assert_eq!(app.world().resource::<Picked>().0, Some(feature));
@@ -223,16 +250,20 @@ mod tests {
             indices: None,
             feature_ids: Some(vec![7, 7, 7, 9, 9, 9]),
         };
-        let (t, v) = nearest_hit(&g, Vec3::new(0.2, 0.2, 0.0), Vec3::Z, |_| true).unwrap();
-        assert!((t - 2.0).abs() < 1e-6 && v == 3, "the nearer triangle (feature 9)");
-        assert!(nearest_hit(&g, Vec3::new(2.0, 2.0, 0.0), Vec3::Z, |_| true).is_none());
-        assert!(nearest_hit(&g, Vec3::new(0.2, 0.2, 6.0), Vec3::Z, |_| true).is_none(), "both behind");
+        let all = |_: Vec3| true;
+        let (t, v) = nearest_hit(&g, Vec3::new(0.2, 0.2, 0.0), Vec3::Z, |_| true, all).unwrap();
+        assert!((t - 2.0).abs() < 1e-6 && v == [3, 4, 5], "the nearer triangle (feature 9)");
+        assert!(nearest_hit(&g, Vec3::new(2.0, 2.0, 0.0), Vec3::Z, |_| true, all).is_none());
+        assert!(nearest_hit(&g, Vec3::new(0.2, 0.2, 6.0), Vec3::Z, |_| true, all).is_none(), "both behind");
         // A hidden feature is not hit: the ray goes on to the one behind it.
-        let (t, v) = nearest_hit(&g, Vec3::new(0.2, 0.2, 0.0), Vec3::Z, |v| v < 3).unwrap();
-        assert!((t - 5.0).abs() < 1e-6 && v == 0, "feature 7 behind the hidden 9");
+        let (t, v) = nearest_hit(&g, Vec3::new(0.2, 0.2, 0.0), Vec3::Z, |v| v < 3, all).unwrap();
+        assert!((t - 5.0).abs() < 1e-6 && v[0] == 0, "feature 7 behind the hidden 9");
+        // Nor is a point a section cuts away (everything below z = 3).
+        let (t, _) = nearest_hit(&g, Vec3::new(0.2, 0.2, 0.0), Vec3::Z, |_| true, |p| p.z > 3.0).unwrap();
+        assert!((t - 5.0).abs() < 1e-6, "the cut feature 9 lets the ray through");
         // Indexed: the third triangle (4, 5, 3 reversed) is the same plane as feature 9's.
         let indexed = PickGeometry { indices: Some(vec![0, 1, 2, 5, 4, 3]), ..g };
-        let (t, v) = nearest_hit(&indexed, Vec3::new(0.2, 0.2, 0.0), Vec3::Z, |_| true).unwrap();
-        assert!((t - 2.0).abs() < 1e-6 && v == 5, "the nearer triangle, through the indices");
+        let (t, v) = nearest_hit(&indexed, Vec3::new(0.2, 0.2, 0.0), Vec3::Z, |_| true, all).unwrap();
+        assert!((t - 2.0).abs() < 1e-6 && v[0] == 5, "the nearer triangle, through the indices");
     }
 }

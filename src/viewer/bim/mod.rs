@@ -2,22 +2,26 @@
 //! spatial tree; while any of its tiles is on screen the city building it replaces is hidden
 //! (through that building's feature state, so there is never both and never neither); the
 //! component tools' state becomes each component's feature state, keyed by GlobalId, in every
-//! tile that draws it; a pick on a component selects it in the tree.
+//! tile that draws it; a pick on a component selects it in the tree; section planes cut the
+//! model's tiles (in their material); picks measure distances and heights.
 
 mod panel;
 
 use std::sync::Arc;
 
 use bevy::prelude::*;
+use glam::{DMat4, DVec3};
 
 use super::catalog::LayerSource;
-use super::feature_state::{FeatureStateSystems, FeatureStyle, PropertyStyle};
+use super::feature_state::{FeatureStateSystems, FeatureStyle, PropertyStyle, Sections, TileMaterial};
 use super::fetch::{Answer, get};
 use super::layers::{Layer, LayerViews};
+use super::origin::FloatingOrigin;
 use super::picking::{FeaturePicked, Picked, follow_picks};
+use super::tiles::TilePart;
 use super::tiles::{TileLayer, TilesSystems};
 use super::{DataServer, GeoCamera};
-use crate::bim::{ComponentStates, ComponentTools, SpatialTree};
+use crate::bim::{ComponentStates, ComponentTools, MAX_SECTIONS, Measurement, SpatialTree, measure};
 use crate::feature_state::FeatureState;
 use crate::platform::Runtime;
 
@@ -30,6 +34,9 @@ pub struct BimModel {
     pub tools: ComponentTools,
     /// Some of its tiles are on screen (so the building it replaces is hidden).
     pub shown: bool,
+    /// The last pick on the model: the point and the face's normal, model frame (a section can
+    /// start from it).
+    pub picked_face: Option<(DVec3, DVec3)>,
     fetch: Answer<Result<SpatialTree, String>>,
 }
 
@@ -45,9 +52,10 @@ pub struct BimPlugin;
 impl Plugin for BimPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<BimAtStart>()
+            .init_resource::<Measure>()
             .add_systems(
                 Update,
-                (fetch_trees, receive_trees, hand_off, select_picked, style_components)
+                (fetch_trees, receive_trees, hand_off, select_picked, measure_picks, style_components, apply_sections)
                     .chain()
                     .in_set(BimSystems)
                     .after(TilesSystems::Build)
@@ -156,6 +164,12 @@ fn select_picked(
     let Ok(mut model) = models.get_mut(pick.at.layer) else { return };
     let id = pick.properties.iter().find(|(k, _)| k == COMPONENT_ID).map(|(_, v)| v.clone());
     model.tools.selected = id;
+    if let Some(placement) = model.tree.as_ref().and_then(|t| t.placement) {
+        let model_from_ecef = placement.ecef_from_model().inverse();
+        let (point, normal) = pick.hit_ecef;
+        model.picked_face =
+            Some((model_from_ecef.transform_point3(point), model_from_ecef.transform_vector3(normal).normalize()));
+    }
     picked.0 = None;
     style.highlighted = None;
 }
@@ -175,6 +189,69 @@ fn style_components(models: Query<(Entity, Ref<BimModel>)>, mut style: ResMut<Fe
         by_property.push(PropertyStyle { layer, property: COMPONENT_ID.into(), states: Arc::new(states) });
     }
     style.by_property = by_property;
+}
+
+/// Measuring: while on, each pick (on any layer) is a point; the last two are measured.
+#[derive(Resource, Debug, Clone, Default, PartialEq)]
+pub struct Measure {
+    pub on: bool,
+    /// ECEF, the newest last (two at most).
+    pub points: Vec<DVec3>,
+}
+
+impl Measure {
+    pub fn result(&self) -> Option<Measurement> {
+        match self.points[..] {
+            [a, b] => Some(measure(a, b)),
+            _ => None,
+        }
+    }
+}
+
+fn measure_picks(mut picks: MessageReader<FeaturePicked>, mut m: ResMut<Measure>) {
+    let Some(FeaturePicked(Some(pick))) = picks.read().last().cloned() else { return };
+    if !m.on {
+        return;
+    }
+    if m.points.len() == 2 {
+        m.points.clear();
+    }
+    m.points.push(pick.hit_ecef.0);
+}
+
+/// Each model's section planes, in render space, on the materials of its parts: when the planes
+/// change, the floating origin moves or new parts come.
+fn apply_sections(
+    models: Query<Ref<BimModel>>,
+    origin: Res<FloatingOrigin>,
+    parts: Query<(&TilePart, &MeshMaterial3d<TileMaterial>)>,
+    added: Query<(), Added<TilePart>>,
+    mut materials: ResMut<Assets<TileMaterial>>,
+) {
+    if !origin.is_changed() && added.is_empty() && !models.iter().any(|m| m.is_changed()) {
+        return;
+    }
+    for (part, material) in &parts {
+        let Ok(model) = models.get(part.layer) else { continue };
+        let placement = model.tree.as_ref().and_then(|t| t.placement);
+        let world_from_model = placement.map(|p| origin.world_from_ecef * p.ecef_from_model());
+        let sections = world_from_model.map(|m| sections_in(&model.tools, &m)).unwrap_or_default();
+        if materials.get(&material.0).is_some_and(|m| m.extension.sections != sections)
+            && let Some(mut m) = materials.get_mut(&material.0)
+        {
+            m.extension.sections = sections;
+        }
+    }
+}
+
+/// The tools' section planes in the render world.
+fn sections_in(tools: &ComponentTools, world_from_model: &DMat4) -> Sections {
+    let mut s = Sections::default();
+    for (slot, plane) in s.planes.iter_mut().zip(tools.sections.iter().take(MAX_SECTIONS)) {
+        *slot = plane.in_frame(world_from_model).as_vec4();
+        s.count += 1;
+    }
+    s
 }
 
 /// Flies the view to a product of `tree`: looking at its bounds from the south, from above.

@@ -1,7 +1,8 @@
 //! The BIM panel: the object tree (site / building / storey / type / element) with search by
 //! name, type or GlobalId, synced with picking both ways; the selected component's properties by
 //! property set; and the tools: fly to, isolate, hide, show all, x-ray, spaces, storey cut,
-//! colour by IFC type or any property (with a legend).
+//! colour by IFC type or any property (with a legend), section planes (axis-aligned or from the
+//! picked face, moved by a slider), and measuring between two picks.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -9,8 +10,10 @@ use std::sync::Arc;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 
-use super::{BimModel, fly_to_component};
-use crate::bim::{Colouring, ComponentTools, SpatialTree};
+use glam::DVec3;
+
+use super::{BimModel, Measure, fly_to_component};
+use crate::bim::{Colouring, ComponentTools, MAX_SECTIONS, SectionPlane, SpatialTree};
 use crate::viewer::GeoCamera;
 use crate::viewer::hud::HudSettings;
 use crate::viewer::layers::Layer;
@@ -34,6 +37,7 @@ pub fn bim_ui(
     hud: Res<HudSettings>,
     mut models: Query<(&Layer, &mut BimModel)>,
     mut camera: ResMut<GeoCamera>,
+    mut measure: ResMut<Measure>,
     mut state: Local<PanelState>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -80,9 +84,12 @@ pub fn bim_ui(
         ui.separator();
         let mut tools = model.tools.clone();
         tools_ui(ui, &tree, &mut tools, &mut camera);
+        sections_ui(ui, &tree, &mut tools, model.picked_face);
         if tools != model.tools {
             model.tools = tools;
         }
+        ui.separator();
+        measure_ui(ui, &mut measure);
     });
     Ok(())
 }
@@ -243,5 +250,60 @@ fn tools_ui(ui: &mut egui::Ui, tree: &SpatialTree, tools: &mut ComponentTools, c
                 ui.label(label);
             });
         }
+    }
+}
+
+/// The section planes: add one along an axis or from the picked face, move it, flip it, remove it.
+fn sections_ui(ui: &mut egui::Ui, tree: &SpatialTree, tools: &mut ComponentTools, picked_face: Option<(DVec3, DVec3)>) {
+    let Some((lo, hi)) = tree.bounds() else { return };
+    let centre = 0.5 * (lo + hi);
+    ui.horizontal(|ui| {
+        ui.label("Section");
+        let room = tools.sections.len() < MAX_SECTIONS;
+        for axis in ["x", "y", "z"] {
+            let plane = SectionPlane::axis(axis, centre.dot(SectionPlane::axis(axis, 1.0).expect("axis").normal));
+            if ui.add_enabled(room, egui::Button::new(axis.to_uppercase())).clicked() {
+                tools.sections.extend(plane);
+            }
+        }
+        let face = picked_face.and_then(|(p, n)| SectionPlane::through(p, n));
+        if ui.add_enabled(room && face.is_some(), egui::Button::new("from the picked face")).clicked() {
+            // The face's normal points at the eye: cut what stands in front of the face.
+            tools.sections.extend(face);
+        }
+    });
+    let mut removed = None;
+    for (i, plane) in tools.sections.iter_mut().enumerate() {
+        ui.horizontal(|ui| {
+            let (min, max) = plane.range(lo, hi);
+            ui.add(egui::Slider::new(&mut plane.offset_m, min..=max).text("m").fixed_decimals(2));
+            if ui.small_button("flip").clicked() {
+                *plane = plane.flipped();
+            }
+            if ui.small_button("✕").clicked() {
+                removed = Some(i);
+            }
+        });
+    }
+    if let Some(i) = removed {
+        tools.sections.remove(i);
+    }
+}
+
+/// Measuring: on, each pick is a point; the last two give distance, height and run.
+fn measure_ui(ui: &mut egui::Ui, measure: &mut Measure) {
+    let mut on = measure.on;
+    ui.checkbox(&mut on, "Measure: pick two points");
+    if on != measure.on {
+        measure.on = on;
+        measure.points.clear();
+    }
+    if let Some(m) = measure.result() {
+        ui.label(format!(
+            "distance {:.3} m · height {:+.3} m · horizontal {:.3} m",
+            m.distance_m, m.height_m, m.horizontal_m
+        ));
+    } else if measure.on {
+        ui.label(format!("{} of 2 points picked", measure.points.len()));
     }
 }
