@@ -157,7 +157,12 @@ impl SpatialTree {
 
     /// The bounds of every product (model frame); `None` without geometry.
     pub fn bounds(&self) -> Option<(DVec3, DVec3)> {
-        self.nodes.iter().filter_map(|n| n.bounds).reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
+        union(self.nodes.iter())
+    }
+
+    /// The bounds of a product with everything below it (an aggregate's parts carry the geometry).
+    pub fn subtree_bounds(&self, node: usize) -> Option<(DVec3, DVec3)> {
+        union(self.subtree(node).into_iter().map(|i| &self.nodes[i]))
     }
 
     /// Every property a product has, as `set / property`, without repeats, sorted.
@@ -171,6 +176,10 @@ impl SpatialTree {
         all.dedup();
         all
     }
+}
+
+fn union<'a>(nodes: impl Iterator<Item = &'a TreeNode>) -> Option<(DVec3, DVec3)> {
+    nodes.filter_map(|n| n.bounds).reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
 }
 
 #[cfg(test)]
@@ -211,6 +220,9 @@ pub(crate) mod tests {
         assert_eq!(ids(t.ancestors(t.position("C").unwrap())), ["SITE", "B", "S1", "SP", "C"]);
         assert_eq!(t.get("SL").unwrap().storey, Some(1));
         assert_eq!(t.bounds(), Some((DVec3::ZERO, DVec3::new(21.0, 8.0, 3.3))));
+        let space = t.position("SP").unwrap();
+        assert_eq!(t.subtree_bounds(space), Some((DVec3::ZERO, DVec3::new(4.0, 4.0, 3.0))));
+        assert_eq!(t.subtree_bounds(t.position("S1").unwrap()), Some((DVec3::ZERO, DVec3::new(10.0, 4.0, 3.0))));
         assert_eq!(t.get("X").unwrap().parent, None, "an unknown parent makes a root");
         assert_eq!(ids(t.search("fire")), Vec::<&str>::new(), "searches names, types and ids, not values");
         assert_eq!(ids(t.search("door")), ["D"]);

@@ -61,7 +61,7 @@ fn capture(
     mut state: ResMut<CaptureState>,
     waiting: Res<WaitingPipelines>,
     sets: Tilesets,
-    bench: Option<Res<Bench>>,
+    (bench, cam): (Option<Res<Bench>>, Res<GeoCamera>),
     mut commands: Commands,
     mut exit: MessageWriter<AppExit>,
 ) {
@@ -75,6 +75,7 @@ fn capture(
         && !state.requested
         && bench.is_none_or(|b| b.done)
         && state.frames >= settings.after_frames
+        && cam.flight.is_none()
         && sets.settled(5)
         && state.quiet_frames >= 10
     {
@@ -86,6 +87,10 @@ fn capture(
             },
         );
         info!("taking the screenshot after {} frames", state.frames);
+        // What it took to get here: for the streaming figures of a view.
+        for t in sets.iter() {
+            info!("{}: {} tile requests, {} tiles loaded", t.url, t.requested, t.stats.tiles_loaded);
+        }
     }
     if let Some(limit) = settings.exit_after_frames
         && state.frames >= limit

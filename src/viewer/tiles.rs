@@ -146,6 +146,8 @@ pub struct TileLayer {
     pub errors: Vec<TileError>,
     /// Frames since anything was requested, loading or being built.
     pub idle_frames: u32,
+    /// Requests started since the layer was opened.
+    pub requested: usize,
 }
 
 impl TileLayer {
@@ -162,6 +164,7 @@ impl TileLayer {
             shown: HashSet::new(),
             wanted: Vec::new(),
             stats: TilesetStats::default(),
+            requested: 0,
             errors: Vec::new(),
             idle_frames: 0,
         }
@@ -341,6 +344,7 @@ impl TileLayer {
         fetcher: &mut Fetcher,
         commands: &mut Commands,
     ) {
+        self.requested += result.requests.len();
         for r in result.requests {
             fetcher.start(layer, r.id, r.url);
         }

@@ -91,7 +91,12 @@ fn fetch_trees(
 #[derive(Resource, Debug, Clone, Default)]
 pub struct BimAtStart(pub Option<String>);
 
-fn receive_trees(mut models: Query<(&Layer, &mut BimModel)>, mut start: ResMut<BimAtStart>) {
+/// Takes each fetched tree; the start's tools apply to the first, and its selection is flown to.
+fn receive_trees(
+    mut models: Query<(&Layer, &mut BimModel)>,
+    mut start: ResMut<BimAtStart>,
+    mut camera: ResMut<GeoCamera>,
+) {
     for (layer, mut model) in &mut models {
         let Some(answer) = model.fetch.take() else { continue };
         match answer {
@@ -99,7 +104,12 @@ fn receive_trees(mut models: Query<(&Layer, &mut BimModel)>, mut start: ResMut<B
                 info!("{}: spatial tree of {} products, {} storeys", layer.name, tree.nodes.len(), tree.storeys.len());
                 if let Some(spec) = start.0.take() {
                     match ComponentTools::from_spec(&spec, &tree) {
-                        Ok(tools) => model.tools = tools,
+                        Ok(tools) => {
+                            if let Some(id) = &tools.selected {
+                                fly_to_component(&tree, id, &mut camera);
+                            }
+                            model.tools = tools;
+                        }
                         Err(e) => error!("--bim {spec}: {e}"),
                     }
                 }
@@ -256,8 +266,8 @@ fn sections_in(tools: &ComponentTools, world_from_model: &DMat4) -> Sections {
 
 /// Flies the view to a product of `tree`: looking at its bounds from the south, from above.
 pub fn fly_to_component(tree: &SpatialTree, global_id: &str, camera: &mut GeoCamera) -> bool {
-    let (Some(node), Some(placement)) = (tree.get(global_id), tree.placement) else { return false };
-    let Some((lo, hi)) = node.bounds else { return false };
+    let (Some(node), Some(placement)) = (tree.position(global_id), tree.placement) else { return false };
+    let Some((lo, hi)) = tree.subtree_bounds(node) else { return false };
     let centre = placement.ecef_of(0.5 * (lo + hi));
     let radius_m = (0.5 * (hi - lo).length()).max(2.0);
     let Some(to) = GeoCamera::looking_at(centre, radius_m).bookmark() else { return false };
