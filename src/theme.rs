@@ -176,6 +176,24 @@ impl<'a> TileProperties<'a> {
         }
     }
 
+    /// One property of every feature of the tile's first content with feature properties,
+    /// decoding that column alone (a BIM tile's table has hundreds).
+    pub fn column_of(contents: &'a [Arc<TileContent>], property: &str) -> Vec<Value> {
+        for c in contents {
+            let TileContent::Model(m) = c.as_ref() else { continue };
+            if let Some(bt) = &m.batch_table {
+                return Self::Batch(bt, m.batch_length as usize).column(property);
+            }
+            let view = GltfView::parse(&m.gltf).ok().filter(|_| !m.is_json);
+            if let Some(v) =
+                view.filter(|v| !v.json["extensions"]["EXT_structural_metadata"]["propertyTables"].is_null())
+            {
+                return v.first_table_column(property).unwrap_or_default();
+            }
+        }
+        Vec::new()
+    }
+
     /// One property of every feature, by feature ID (null where a feature has none).
     pub fn column(&self, property: &str) -> Vec<Value> {
         match self {

@@ -4,7 +4,9 @@
 //! volumes shown or not, and a colouring by IFC type or any property.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
+use super::tree::GlobalIds;
 use super::{MAX_SECTIONS, SectionPlane, SpatialTree};
 use crate::feature_state::FeatureState;
 use crate::theme::Theme;
@@ -39,15 +41,27 @@ pub struct ComponentTools {
     pub sections: Vec<SectionPlane>,
 }
 
-/// Each component's state, by GlobalId; components not listed keep their own look.
+/// Each component's state, by GlobalId (through an index shared with the tree, so that building
+/// the states for 30,000 components allocates no key); components not listed keep their own look.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ComponentStates {
-    pub by_id: HashMap<String, FeatureState>,
+    index: Arc<GlobalIds>,
+    states: Vec<FeatureState>,
 }
 
 impl ComponentStates {
+    /// One component's state, the rest their own look (e.g. the city building a model replaces).
+    pub fn one(global_id: &str, state: FeatureState) -> Self {
+        Self { index: Arc::new([(global_id.to_owned(), 0)].into_iter().collect()), states: vec![state] }
+    }
+
     pub fn get(&self, global_id: &str) -> FeatureState {
-        self.by_id.get(global_id).copied().unwrap_or_default()
+        self.index.get(global_id).map_or_else(FeatureState::default, |i| self.states[*i])
+    }
+
+    /// The components whose state is not the default one.
+    pub fn changed(&self) -> impl Iterator<Item = (&str, FeatureState)> {
+        self.index.iter().map(|(id, i)| (id.as_str(), self.states[*i])).filter(|(_, s)| *s != FeatureState::default())
     }
 }
 
@@ -97,10 +111,18 @@ impl ComponentTools {
 
     /// The colouring's theme over the values of the components (those with geometry).
     pub fn theme(&self, tree: &SpatialTree) -> Option<Theme> {
-        let Colouring::By(property) = &self.colouring else { return None };
-        let values: Vec<serde_json::Value> =
-            tree.nodes.iter().filter(|n| n.bounds.is_some()).map(|n| tree.value(n, property)).collect();
-        Theme::fit(property, &values)
+        self.themed_values(tree).0
+    }
+
+    /// The colouring's theme and each product's value of its property (null without geometry).
+    fn themed_values(&self, tree: &SpatialTree) -> (Option<Theme>, Vec<serde_json::Value>) {
+        let Colouring::By(property) = &self.colouring else { return (None, Vec::new()) };
+        let values: Vec<serde_json::Value> = tree
+            .nodes
+            .iter()
+            .map(|n| if n.bounds.is_some() { tree.value(n, property) } else { serde_json::Value::Null })
+            .collect();
+        (Theme::fit(property, &values), values)
     }
 
     /// The feature state of every product of `tree` under these tools, and the colouring's theme
@@ -115,9 +137,11 @@ impl ComponentTools {
             isolated[i] = self.isolated.as_ref().is_some_and(|s| s.contains(&node.id)) || from_parent(&isolated);
             selected[i] = self.selected.as_deref() == Some(node.id.as_str()) || from_parent(&selected);
         }
-        let theme = self.theme(tree);
+        let (theme, values) = self.themed_values(tree);
         let any_selected = selected.iter().any(|s| *s);
-        let mut by_id = HashMap::new();
+        // A theme's colour per value, worked out once per distinct value.
+        let mut colours: HashMap<&serde_json::Value, Option<[u8; 3]>> = HashMap::new();
+        let mut states = vec![FeatureState::default(); n];
         for (i, node) in tree.nodes.iter().enumerate().filter(|(_, n)| n.bounds.is_some()) {
             let mut state = FeatureState::default();
             let above_cut = self.storey.is_some_and(|s| node.storey.is_some_and(|own| own > s));
@@ -131,21 +155,21 @@ impl ComponentTools {
             } else if outside {
                 state.flags |= FeatureState::XRAY;
             }
-            if let Some(theme) = &theme {
-                let v = tree.value(node, theme.property());
-                if !v.is_null() {
-                    state.rgb = theme.colour(&v);
-                    state.flags |= FeatureState::COLOURED;
-                }
+            if let Some(theme) = &theme
+                && let Some(rgb) = *colours.entry(&values[i]).or_insert_with(|| {
+                    let v = &values[i];
+                    (!v.is_null()).then(|| theme.colour(v))
+                })
+            {
+                state.rgb = rgb;
+                state.flags |= FeatureState::COLOURED;
             }
             if selected[i] {
                 state.flags |= FeatureState::HIGHLIGHTED;
             }
-            if state != FeatureState::default() {
-                by_id.insert(node.id.clone(), state);
-            }
+            states[i] = state;
         }
-        (ComponentStates { by_id }, theme)
+        (ComponentStates { index: tree.global_ids(), states }, theme)
     }
 }
 

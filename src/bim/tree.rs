@@ -2,7 +2,8 @@
 //! parents first, with its storey, bounds (the tileset's model frame, z up, metres) and property
 //! sets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use glam::DVec3;
 use serde::Deserialize;
@@ -70,8 +71,11 @@ pub struct SpatialTree {
     pub placement: Option<super::Placement>,
     pub nodes: Vec<TreeNode>,
     pub storeys: Vec<(String, String)>,
-    index: HashMap<String, usize>,
+    index: Arc<GlobalIds>,
 }
+
+/// GlobalId → index of a product in tree order.
+pub type GlobalIds = rustc_hash::FxHashMap<String, usize>;
 
 impl SpatialTree {
     /// Reads `bim.json`. Nodes whose parent is not listed before them become roots, so any order
@@ -83,15 +87,16 @@ impl SpatialTree {
         }
         let storeys: Vec<(String, String)> = raw.storeys.into_iter().map(|s| (s.id, s.name)).collect();
         let mut tree = Self { storeys, placement: raw.placement, ..Self::default() };
+        let mut index = GlobalIds::default();
         for n in raw.nodes {
-            if tree.index.contains_key(&n.id) {
+            if index.contains_key(&n.id) {
                 continue;
             }
-            let parent = n.parent.as_ref().and_then(|p| tree.index.get(p).copied());
+            let parent = n.parent.as_ref().and_then(|p| index.get(p).copied());
             let depth = parent.map_or(0, |p| tree.nodes[p].depth + 1);
             let storey = n.storey.as_ref().and_then(|s| tree.storeys.iter().position(|(id, _)| id == s));
             let bounds = n.bounds.map(|[a, b]| (DVec3::from(a), DVec3::from(b)));
-            tree.index.insert(n.id.clone(), tree.nodes.len());
+            index.insert(n.id.clone(), tree.nodes.len());
             tree.nodes.push(TreeNode {
                 id: n.id,
                 ifc_type: n.ifc_type,
@@ -103,6 +108,7 @@ impl SpatialTree {
                 depth,
             });
         }
+        tree.index = Arc::new(index);
         Ok(tree)
     }
 
@@ -112,6 +118,11 @@ impl SpatialTree {
 
     pub fn position(&self, global_id: &str) -> Option<usize> {
         self.index.get(global_id).copied()
+    }
+
+    /// The GlobalId index, shared.
+    pub fn global_ids(&self) -> Arc<GlobalIds> {
+        self.index.clone()
     }
 
     /// Products whose name, IFC type or GlobalId contains `query` (any case), in tree order.

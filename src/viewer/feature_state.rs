@@ -123,14 +123,15 @@ impl FeatureStyle {
     fn property_states<'a>(
         &'a self,
         part: &'a TilePart,
-        column: &'a impl Fn(&TilePart, &str) -> Vec<Value>,
+        column: &'a impl Fn(&TilePart, &str) -> Column,
     ) -> impl Iterator<Item = (u32, FeatureState)> + 'a {
         self.by_property.iter().filter(move |s| s.layer == part.layer).flat_map(move |s| {
             let values = column(part, &s.property);
             let states: Vec<(u32, FeatureState)> = values
                 .iter()
                 .enumerate()
-                .filter_map(|(id, v)| Some((id as u32, s.states.by_id.get(v.as_str()?).copied()?)))
+                .filter_map(|(id, v)| Some((id as u32, s.states.get(v.as_str()?))))
+                .filter(|(_, state)| *state != FeatureState::default())
                 .collect();
             states
         })
@@ -142,7 +143,7 @@ impl FeatureStyle {
         &self,
         part: &TilePart,
         geo: &GeoTransform,
-        column: impl Fn(&TilePart, &str) -> Vec<Value>,
+        column: impl Fn(&TilePart, &str) -> Column,
     ) -> BTreeSet<u32> {
         let flagged = self.flags_in(part).chain(self.property_states(part, &column).map(|(id, s)| (id, s.flags)));
         let mut hidden: BTreeSet<u32> =
@@ -211,7 +212,7 @@ fn table_image(table: &StateTable) -> Image {
 pub fn style_tables<'a>(
     style: &FeatureStyle,
     parts: impl IntoIterator<Item = (&'a TilePart, &'a GeoTransform, &'a FeatureTable)>,
-    column: impl Fn(&TilePart, &str) -> Vec<Value>,
+    column: impl Fn(&TilePart, &str) -> Column,
 ) -> HashMap<AssetId<Image>, StateTable> {
     // Per table: each cleared site's view of each feature's bounds, over all the tile's parts.
     type Bounds = BTreeMap<u32, (DVec3, DVec3)>;
@@ -267,16 +268,19 @@ fn apply_feature_style(
     added: Query<&FeatureTable, Added<FeatureTable>>,
     parts: Query<(&TilePart, &GeoTransform, &FeatureTable)>,
     mut images: ResMut<Assets<Image>>,
+    mut cache: Local<ColumnCache>,
 ) {
     let all = style.is_changed();
     if !all && added.is_empty() {
         return;
     }
+    cache.keep_only(&parts.iter().map(|(p, _, _)| (p.layer, p.key)).collect());
     let fresh: Vec<AssetId<Image>> = added.iter().map(|t| t.image.id()).collect();
+    let cache = std::cell::RefCell::new(&mut *cache);
     let restyled = style_tables(
         &style,
         parts.iter().filter(|(_, _, t)| all || fresh.contains(&t.image.id())),
-        |part, property| tile_column(&sets, part, property),
+        |part, property| cache.borrow_mut().get(&sets, part, property),
     );
     for (id, table) in restyled {
         if let Some(mut image) = images.get_mut(id) {
@@ -285,10 +289,31 @@ fn apply_feature_style(
     }
 }
 
+/// A tile's values of one property, by feature ID (shared: a tile's columns are decoded once).
+pub type Column = Arc<Vec<Value>>;
+
 /// A tile's values of `property`, by feature ID.
-pub fn tile_column(sets: &Tilesets, part: &TilePart, property: &str) -> Vec<Value> {
-    let Some(t) = sets.get(part.layer) else { return Vec::new() };
-    TileProperties::of(&t.contents(part.key)).map(|p| p.column(property)).unwrap_or_default()
+pub fn tile_column(sets: &Tilesets, part: &TilePart, property: &str) -> Column {
+    let Some(t) = sets.get(part.layer) else { return Column::default() };
+    Arc::new(TileProperties::column_of(&t.contents(part.key), property))
+}
+
+/// The columns restyling has decoded, by tile and property, kept while the tile is drawn: a
+/// tile's content never changes, so a recolour costs lookups, not decoding.
+#[derive(Default)]
+pub struct ColumnCache(HashMap<(Entity, TileKey, String), Column>);
+
+impl ColumnCache {
+    /// The column, decoded the first time.
+    pub fn get(&mut self, sets: &Tilesets, part: &TilePart, property: &str) -> Column {
+        let key = (part.layer, part.key, property.to_owned());
+        self.0.entry(key).or_insert_with(|| tile_column(sets, part, property)).clone()
+    }
+
+    /// Forgets the tiles no longer drawn.
+    pub fn keep_only(&mut self, drawn: &BTreeSet<(Entity, TileKey)>) {
+        self.0.retain(|(layer, key, _), _| drawn.contains(&(*layer, *key)));
+    }
 }
 
 #[cfg(test)]
@@ -330,7 +355,7 @@ mod tests {
             highlighted: Some(FeatureRef { layer, key: TileKey::default(), id: 9 }),
             ..default()
         };
-        let no_column = |_: &TilePart, _: &str| Vec::new();
+        let no_column = |_: &TilePart, _: &str| Column::default();
         let tables = style_tables(&style, [(&part, &geo, &table)], no_column);
         let t = &tables[&table.image.id()];
         assert_eq!(t.get(7), FeatureState::hidden(), "on the site");
@@ -362,7 +387,7 @@ mod tests {
             assert_eq!(p, "height");
             let mut col = vec![Value::Null; 10];
             (col[7], col[9]) = (serde_json::json!(10.0), serde_json::json!(30.0));
-            col
+            Arc::new(col)
         };
         let tables = style_tables(&style, [(&part, &geo, &table)], heights);
         let t = &tables[&table.image.id()];

@@ -55,7 +55,7 @@ pub fn fit_theme(
     let values: Vec<serde_json::Value> = parts
         .into_iter()
         .filter(|p| seen.insert((p.layer, p.key)))
-        .flat_map(|p| tile_column(&sets, p, property))
+        .flat_map(|p| tile_column(&sets, p, property).to_vec())
         .collect();
     if refit {
         style.theme = Theme::fit(property, &values);

@@ -151,23 +151,18 @@ impl<'a> GltfView<'a> {
     /// Decodes every property table: class name, row count, and each property's column.
     pub fn property_tables(&self) -> Result<(Vec<PropertyTable>, Warnings), TilesError> {
         let mut w = Warnings::default();
-        let ext = &self.json["extensions"]["EXT_structural_metadata"];
-        let classes = &ext["schema"]["classes"];
         let mut tables = Vec::new();
-        for (t, table) in ext["propertyTables"].as_array().into_iter().flatten().enumerate() {
-            let class = table["class"].as_str().ok_or_else(|| err(format!("property table {t} lacks a class")))?;
-            let count = table["count"].as_u64().ok_or_else(|| err(format!("property table {t} lacks count")))? as usize;
+        for (t, table) in self.json["extensions"]["EXT_structural_metadata"]["propertyTables"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let (class, count) = Self::table_header(t, table)?;
             let mut columns = BTreeMap::new();
-            for (name, prop) in table["properties"].as_object().into_iter().flatten() {
-                let def = &classes[class]["properties"][name];
-                match self.column(def, prop, count) {
-                    Ok(mut col) => {
-                        // A value equal to the schema's noData is a missing value.
-                        if let Some(no_data) = def.get("noData") {
-                            for v in col.iter_mut().filter(|v| same_value(v, no_data)) {
-                                *v = Value::Null;
-                            }
-                        }
+            for name in table["properties"].as_object().into_iter().flatten().map(|(k, _)| k) {
+                match self.table_column(t, table, name) {
+                    Ok(col) => {
                         columns.insert(name.clone(), col);
                     }
                     Err(e) => w.push(format!("property table {t}"), format!("{name}: {e}")),
@@ -176,6 +171,34 @@ impl<'a> GltfView<'a> {
             tables.push(PropertyTable { class: class.to_owned(), count, columns });
         }
         Ok((tables, w))
+    }
+
+    /// One property of the first property table, decoded alone (`None` when the table or the
+    /// property is not there, or does not decode): picking and restyling need one column of a
+    /// table that may hold hundreds.
+    pub fn first_table_column(&self, property: &str) -> Option<Vec<Value>> {
+        let table = self.json["extensions"]["EXT_structural_metadata"]["propertyTables"].get(0)?;
+        table["properties"].get(property)?;
+        self.table_column(0, table, property).ok()
+    }
+
+    fn table_header(t: usize, table: &Value) -> Result<(&str, usize), TilesError> {
+        let class = table["class"].as_str().ok_or_else(|| err(format!("property table {t} lacks a class")))?;
+        let count = table["count"].as_u64().ok_or_else(|| err(format!("property table {t} lacks count")))? as usize;
+        Ok((class, count))
+    }
+
+    /// One column of `table`, values equal to the schema's noData as nulls.
+    fn table_column(&self, t: usize, table: &Value, name: &str) -> Result<Vec<Value>, TilesError> {
+        let (class, count) = Self::table_header(t, table)?;
+        let def = &self.json["extensions"]["EXT_structural_metadata"]["schema"]["classes"][class]["properties"][name];
+        let mut col = self.column(def, &table["properties"][name], count)?;
+        if let Some(no_data) = def.get("noData") {
+            for v in col.iter_mut().filter(|v| same_value(v, no_data)) {
+                *v = Value::Null;
+            }
+        }
+        Ok(col)
     }
 
     fn column(&self, def: &Value, prop: &Value, count: usize) -> Result<Vec<Value>, TilesError> {

@@ -138,7 +138,7 @@ fn hand_off(
         let LayerSource::Model(m) = source else { continue };
         let Some(r) = m.replaces.as_ref().filter(|_| shown) else { continue };
         let Some((city, _)) = layers.iter().find(|(_, l)| l.id == r.tileset) else { continue };
-        let states = ComponentStates { by_id: [(r.feature.clone(), FeatureState::hidden())].into() };
+        let states = ComponentStates::one(&r.feature, FeatureState::hidden());
         replaced.push(PropertyStyle { layer: city, property: CITY_FEATURE_ID.into(), states: Arc::new(states) });
     }
     let kept: Vec<PropertyStyle> =
@@ -154,7 +154,7 @@ fn hand_off(
 fn by_layer_ids<'a>(styles: impl Iterator<Item = &'a PropertyStyle>) -> Vec<(Entity, Vec<String>)> {
     styles
         .map(|s| {
-            let mut ids: Vec<String> = s.states.by_id.keys().cloned().collect();
+            let mut ids: Vec<String> = s.states.changed().map(|(id, _)| id.to_owned()).collect();
             ids.sort_unstable();
             (s.layer, ids)
         })
@@ -305,7 +305,7 @@ mod tests {
         let table = FeatureTable { image: Handle::default(), features: 2 };
         let ids = |_: &TilePart, property: &str| {
             assert_eq!(property, CITY_FEATURE_ID);
-            vec!["procedural/3".into(), "procedural/7".into()]
+            Arc::new(vec!["procedural/3".into(), "procedural/7".into()])
         };
         let style = app.world().resource::<FeatureStyle>();
         let tables = style_tables(style, [(&part, &GeoTransform(Default::default()), &table)], ids);
