@@ -77,6 +77,7 @@ fn the_browser_build_streams_and_renders_the_demo_city() {
         .env("PLAYWRIGHT_CORE", playwright())
         .env("MARKERS_URL", format!("{}/?hud=0", server.server.url()))
         .env("CCTV_URL", format!("{}/?sensors=0&cctv=1&access_token={}", server.server.url(), server.operator_token))
+        .envs(bim_url(&cache, &server.server.url()).map(|u| ("BIM_URL", u)))
         .env("CHROMIUM", CHROMIUM)
         .status()
         .expect("node runs");
@@ -87,7 +88,7 @@ fn the_browser_build_streams_and_renders_the_demo_city() {
         std::fs::create_dir_all(out).unwrap();
         std::fs::copy(&png, out.join("web.png")).unwrap();
         std::fs::copy(&json, out.join("web.json")).unwrap();
-        for extra in ["web-markers.png", "web-panel.png", "web-cctv.png"] {
+        for extra in ["web-markers.png", "web-panel.png", "web-cctv.png", "web-bim.png"] {
             let _ = std::fs::copy(dir.path().join(extra), out.join(extra));
         }
     }
@@ -184,4 +185,27 @@ fn the_browser_build_streams_and_renders_the_demo_city() {
     assert!(errors.is_empty(), "console errors with the feed: {errors:#?}");
     assert_eq!(cctv["dataset"]["cctvError"], "", "{}", cctv["dataset"]);
     assert!(number(cctv, "cctvFrames") >= 3.0 && number(cctv, "feedOverlays") > 0.0, "{}", cctv["dataset"]);
+
+    // The demo's Duplex with a section at 1.5 m: its tree (245 products) and tiles come, the city
+    // building it replaces gives way, and the cut shows its red caps on WebGL2.
+    let bim = &report["bim"];
+    if bim.is_null() {
+        return; // no shared data (common::data_dir said so)
+    }
+    assert_eq!(bim["timedOut"], false, "the BIM model did not show: {}", bim["dataset"]);
+    let errors = console_errors(bim);
+    assert!(errors.is_empty(), "console errors with the BIM model: {errors:#?}");
+    assert_eq!((number(bim, "bimNodes"), number(bim, "bimSections")), (245.0, 1.0), "{}", bim["dataset"]);
+    let shot = image::open(dir.path().join("web-bim.png")).unwrap().to_rgb8();
+    let caps = shot.pixels().filter(|p| p[0] > 150 && p[0] > p[1] + 60 && p[0] > p[2] + 60).count();
+    assert!(caps > 200, "red caps on the cut: {caps} pixels");
+}
+
+/// The page of the demo's BIM model, cut at 1.5 m, seen from above its lot.
+fn bim_url(cache: &Path, server: &str) -> Option<String> {
+    let glb = common::data_dir()?.join("bim/duplex/duplex.glb");
+    let model = citytwin::tiler::demo::ensure_demo_model(cache, &glb).unwrap();
+    let centre = model.placement.ecef_of(glam::DVec3::new(4.4, -8.9, 3.0));
+    let view = citytwin::viewer::GeoCamera::looking_at(centre, 12.0).bookmark().unwrap();
+    Some(format!("{server}/?hud=0&sensors=0&camera={view}&bim=section%3Dz%3A1.5"))
 }

@@ -4,6 +4,7 @@
 
 use bevy::prelude::*;
 
+use super::bim::BimModel;
 use super::catalog::CatalogStatus;
 use super::cctv::{ChosenCamera, FeedOverlay};
 use super::markers::{SelectedSensor, SensorMarkers, nearest_symbol};
@@ -46,6 +47,7 @@ fn report_to_page(
     (markers, selected, origin): (Res<SensorMarkers>, Res<SelectedSensor>, Res<FloatingOrigin>),
     main: Query<(&Camera, &GlobalTransform), With<MainView>>,
     (cctv, overlays): (Res<ChosenCamera>, Query<(), With<FeedOverlay>>),
+    models: Query<&BimModel>,
     mut last: Local<Reported>,
 ) {
     last.frames += 1;
@@ -78,6 +80,9 @@ fn report_to_page(
         ("cctvFrames", cctv.frames.to_string()),
         ("cctvError", cctv.error.clone().unwrap_or_default()),
         ("feedOverlays", overlays.iter().count().to_string()),
+        ("bimNodes", models.iter().map(|m| m.tree.as_ref().map_or(0, |t| t.nodes.len())).sum::<usize>().to_string()),
+        ("bimShown", models.iter().any(|m| m.shown).to_string()),
+        ("bimSections", models.iter().map(|m| m.tools.sections.len()).sum::<usize>().to_string()),
     ];
     for (k, v) in &values {
         if !last.values.iter().any(|(lk, lv)| lk == k && lv == v) {

@@ -12,6 +12,7 @@ use bevy::render::render_resource::PipelineCache;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
 use bevy::render::{Render, RenderApp, RenderSystems};
 
+use super::bim::BimAtStart;
 use super::camera::{Bookmark, GeoCamera};
 use super::fetch::Fetcher;
 use super::tiles::Tilesets;
@@ -61,7 +62,7 @@ fn capture(
     mut state: ResMut<CaptureState>,
     waiting: Res<WaitingPipelines>,
     sets: Tilesets,
-    (bench, cam): (Option<Res<Bench>>, Res<GeoCamera>),
+    (bench, cam, bim): (Option<Res<Bench>>, Res<GeoCamera>, Option<Res<BimAtStart>>),
     mut commands: Commands,
     mut exit: MessageWriter<AppExit>,
 ) {
@@ -76,6 +77,7 @@ fn capture(
         && bench.is_none_or(|b| b.done)
         && state.frames >= settings.after_frames
         && cam.flight.is_none()
+        && bim.is_none_or(|b| b.0.is_none())
         && sets.settled(5)
         && state.quiet_frames >= 10
     {
@@ -130,7 +132,7 @@ fn bench_flight(
     mut bench: ResMut<Bench>,
     mut cam: ResMut<GeoCamera>,
     time: Res<Time<Real>>,
-    sets: Tilesets,
+    (sets, sources): (Tilesets, Query<&super::catalog::LayerSource>),
     fetcher: Res<Fetcher>,
     tiles_time: Res<super::tiles::TilesFrameTime>,
     mut exit: MessageWriter<AppExit>,
@@ -138,8 +140,7 @@ fn bench_flight(
     if bench.done {
         return;
     }
-    let Some(root) = sets.iter().find_map(|t| t.tileset.root().and_then(|r| t.tileset.tile(r))) else { return };
-    let center = root.bounds.center();
+    let Some((center, _)) = super::home_bounds(&sets, &sources) else { return };
     let c = crate::geo::WGS84
         .cartographic_from_ecef(center)
         .unwrap_or(crate::geo::Cartographic::from_degrees(0.0, 0.0, 0.0));

@@ -208,16 +208,32 @@ fn framing_radius(radius_m: f64) -> f64 {
     if radius_m > 3_000.0 { (radius_m * 0.35).min(7_000.0) } else { radius_m }
 }
 
-/// The view framing the first tileset whose root is known.
-fn home_view(sets: &Tilesets) -> Option<GeoCamera> {
-    let root = sets.iter().find_map(|t| t.tileset.root().and_then(|k| t.tileset.tile(k)))?;
-    Some(GeoCamera::looking_at(root.bounds.center(), framing_radius(root.bounds.radius())))
+/// The centre (ECEF) and radius of the first tileset whose root is known; a model (one
+/// building) is not home.
+pub(crate) fn home_bounds(sets: &Tilesets, sources: &Query<&catalog::LayerSource>) -> Option<(glam::DVec3, f64)> {
+    let is_model = |e: Entity| matches!(sources.get(e), Ok(catalog::LayerSource::Model(_)));
+    let root = sets
+        .entries()
+        .filter(|(e, _)| !is_model(*e))
+        .find_map(|(_, t)| t.tileset.root().and_then(|k| t.tileset.tile(k)))?;
+    Some((root.bounds.center(), root.bounds.radius()))
+}
+
+/// The view framing home.
+fn home_view(sets: &Tilesets, sources: &Query<&catalog::LayerSource>) -> Option<GeoCamera> {
+    let (centre, radius) = home_bounds(sets, sources)?;
+    Some(GeoCamera::looking_at(centre, framing_radius(radius)))
 }
 
 /// Frames the first tileset once its root is known (unless `--camera` was given).
-fn frame_first_tileset(mut pending: ResMut<FrameFirstTileset>, sets: Tilesets, mut cam: ResMut<GeoCamera>) {
+fn frame_first_tileset(
+    mut pending: ResMut<FrameFirstTileset>,
+    sets: Tilesets,
+    sources: Query<&catalog::LayerSource>,
+    mut cam: ResMut<GeoCamera>,
+) {
     if pending.0
-        && let Some(home) = home_view(&sets)
+        && let Some(home) = home_view(&sets, &sources)
     {
         *cam = home;
         pending.0 = false;
@@ -225,11 +241,16 @@ fn frame_first_tileset(mut pending: ResMut<FrameFirstTileset>, sets: Tilesets, m
 }
 
 /// `F` flies smoothly back to the view of the first tileset.
-fn fly_home(keys: Res<ButtonInput<KeyCode>>, sets: Tilesets, mut cam: ResMut<GeoCamera>) {
+fn fly_home(
+    keys: Res<ButtonInput<KeyCode>>,
+    sets: Tilesets,
+    sources: Query<&catalog::LayerSource>,
+    mut cam: ResMut<GeoCamera>,
+) {
     if !keys.just_pressed(KeyCode::KeyF) {
         return;
     }
-    if let Some(to) = home_view(&sets).and_then(|home| home.bookmark()) {
+    if let Some(to) = home_view(&sets, &sources).and_then(|home| home.bookmark()) {
         cam.fly_to(&to, 1.5);
     }
 }

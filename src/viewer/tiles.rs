@@ -213,6 +213,11 @@ impl Tilesets<'_, '_> {
     pub fn iter(&self) -> impl Iterator<Item = &TileLayer> {
         self.layers.iter().map(|(_, t)| t)
     }
+
+    /// Each layer with its entity.
+    pub fn entries(&self) -> impl Iterator<Item = (Entity, &TileLayer)> {
+        self.layers.iter()
+    }
 }
 
 impl TilesTotals {

@@ -79,6 +79,7 @@ try {
   await bare.close();
   if (process.env.MARKERS_URL) out.markers = await markers(process.env.MARKERS_URL);
   if (process.env.CCTV_URL) out.cctv = await cctv(process.env.CCTV_URL);
+  if (process.env.BIM_URL) out.bim = await bim(process.env.BIM_URL);
 } finally {
   await browser.close();
 }
@@ -104,6 +105,20 @@ async function cctv(cctvUrl) {
   });
   await page.waitForTimeout(3000);
   await page.screenshot({ path: png.replace(/\.png$/, "-cctv.png") });
+  result.dataset = await page.evaluate(() => ({ ...document.body.dataset }));
+  await page.close();
+  return result;
+}
+
+/// The demo's BIM model with tools set at start: its tree comes, its tiles show, the page's
+/// screenshot shows what the tools did.
+async function bim(bimUrl) {
+  const { page, result } = await open(bimUrl, 320, 240, () => {
+    const d = document.body.dataset;
+    return Number(d.bimNodes) > 0 && d.bimShown === "true" && d.settled === "true";
+  });
+  await page.waitForTimeout(3000);
+  await page.screenshot({ path: png.replace(/\.png$/, "-bim.png") });
   result.dataset = await page.evaluate(() => ({ ...document.body.dataset }));
   await page.close();
   return result;
