@@ -75,7 +75,7 @@ pub struct SpatialTree {
 }
 
 /// GlobalId → index of a product in tree order.
-pub type GlobalIds = rustc_hash::FxHashMap<String, usize>;
+pub type GlobalIds = std::collections::HashMap<String, usize, foldhash::fast::FixedState>;
 
 impl SpatialTree {
     /// Reads `bim.json`. Nodes whose parent is not listed before them become roots, so any order
