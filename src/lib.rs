@@ -1,12 +1,14 @@
 //! citytwin: an engine-free 3D Tiles core (`geo`, `tiles`) and, behind the `viewer` (desktop) and `web`
 //! (browser) features, the Bevy client.
 //!
-//! `scenario` holds planning analysis (variants, metrics, sun and shadows).
+//! `scenario` holds planning analysis (variants, metrics, sun and shadows); `drill` the simulated hazards of
+//! emergency drills (flood, gas plume, evacuation).
 //!
 //! Everything in this crate compiles with `--no-default-features`: no Bevy, no I/O, no async runtime.
 //! All geometry is f64 ECEF; the engine supplies bytes and receives decisions.
 
 pub mod bim;
+pub mod drill;
 pub mod extrude;
 pub mod feature_state;
 pub mod geo;

@@ -145,20 +145,14 @@ impl Default for CameraConfig {
     }
 }
 
+/// The demo city's drills (`demo-drills.toml`: one of each hazard, in the TOML an operator would write).
 fn default_scenarios() -> Vec<Scenario> {
-    let s = |id: &str, name: &str, kind: &str, description: &str| Scenario {
-        id: id.into(),
-        name: name.into(),
-        kind: kind.into(),
-        description: description.into(),
-        site: Vec::new(),
-        variants: Vec::new(),
-    };
-    vec![
-        s("flood-drill", "Flood drill", "flood", "Rising water along the low streets, hour by hour"),
-        s("gas-leak-drill", "Gas leak drill", "gas_leak", "A pipeline leak, its plume and the cordon"),
-        s("evacuation-drill", "Evacuation drill", "evacuation", "Routing people out of an area on the road graph"),
-    ]
+    #[derive(Deserialize)]
+    struct Drills {
+        scenarios: Vec<Scenario>,
+    }
+    let drills: Drills = toml::from_str(include_str!("../demo-drills.toml")).expect("demo-drills.toml is well formed");
+    drills.scenarios
 }
 
 pub const MAX_SENSORS: usize = 1_000_000;
@@ -291,5 +285,23 @@ mod tests {
         let mut bad = c;
         bad.scenarios[0].site[1][1] = f64::NAN;
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn the_demo_drills_are_well_formed_and_checked() {
+        let c = Config::default();
+        c.validate().unwrap();
+        let kinds: Vec<&str> = c.scenarios.iter().map(|s| s.kind.as_str()).collect();
+        assert_eq!(kinds, ["flood", "gas_leak", "evacuation"]);
+        assert!(c.scenarios.iter().all(|s| s.drill.as_ref().is_some_and(|d| d.evacuation.is_some())));
+        let mut bad = c.clone();
+        bad.scenarios[0].drill.as_mut().unwrap().half_size_m = 1e6;
+        assert!(bad.validate().unwrap_err().to_string().contains("half_size_m"));
+        let mut bad = c.clone();
+        bad.scenarios[1].kind = "flood".into();
+        assert!(bad.validate().unwrap_err().to_string().contains("gas_leak hazard"));
+        let mut bad = c;
+        bad.scenarios[2].drill = None;
+        assert!(bad.validate().unwrap_err().to_string().contains("[drill]"));
     }
 }

@@ -55,6 +55,21 @@ impl ComponentStates {
         Self { index: Arc::new([(global_id.to_owned(), 0)].into_iter().collect()), states: vec![state] }
     }
 
+    /// Components and their states (later entries of one id win).
+    pub fn from_states(states: impl IntoIterator<Item = (String, FeatureState)>) -> Self {
+        let (mut index, mut list) = (GlobalIds::default(), Vec::new());
+        for (id, state) in states {
+            let next = list.len();
+            let i = *index.entry(id).or_insert(next);
+            if i == next {
+                list.push(state);
+            } else {
+                list[i] = state;
+            }
+        }
+        Self { index: Arc::new(index), states: list }
+    }
+
     pub fn get(&self, global_id: &str) -> FeatureState {
         self.index.get(global_id).map_or_else(FeatureState::default, |i| self.states[*i])
     }

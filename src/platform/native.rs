@@ -111,6 +111,13 @@ pub fn return_freed_memory() {
     }
 }
 
+/// Saves a text the user asked for (a drill's report) as `name` in the working directory; returns where.
+pub fn save_text(name: &str, text: &str) -> Result<String, String> {
+    let path = std::env::current_dir().map_err(|e| e.to_string())?.join(name);
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path.display().to_string())
+}
+
 /// Bevy's default plugins with this window.
 pub fn default_plugins(window: Window) -> PluginGroupBuilder {
     DefaultPlugins.set(WindowPlugin { primary_window: Some(window), ..default() }).disable::<bevy::log::LogPlugin>()

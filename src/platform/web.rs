@@ -152,6 +152,22 @@ pub fn set_page_value(key: &str, value: &str) {
     }
 }
 
+/// Offers a text the user asked for (a drill's report) as a download named `name`.
+pub fn save_text(name: &str, text: &str) -> Result<String, String> {
+    let fail = |e: wasm_bindgen::JsValue| format!("{name}: {e:?}");
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let blob = web_sys::Blob::new_with_str_sequence(&parts).map_err(fail)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let link: web_sys::HtmlAnchorElement =
+        document.create_element("a").map_err(fail)?.dyn_into().map_err(|_| "not an anchor".to_string())?;
+    link.set_href(&url);
+    link.set_download(name);
+    link.click();
+    web_sys::Url::revoke_object_url(&url).map_err(fail)?;
+    Ok(format!("downloaded {name}"))
+}
+
 /// Milliseconds since the page started loading.
 pub fn page_now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::drill::Drill;
 use super::sensors::SensorKind;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -87,6 +88,9 @@ pub struct Scenario {
     /// Planning: the design options compared on the site.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variants: Vec<Variant>,
+    /// Drills (`flood`, `gas_leak`, `evacuation`): the hazard, its parameters and the evacuation plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<Drill>,
 }
 
 /// Bounds on a catalog scenario, so a client's work on one is bounded.
@@ -101,11 +105,16 @@ impl Scenario {
         let valid = |p: &[f64; 2]| p[0].is_finite() && p[1].is_finite() && p[0].abs() <= 180.0 && p[1].abs() < 90.0;
         let outline = |pts: &[[f64; 2]]| (3..=MAX_OUTLINE_POINTS).contains(&pts.len()) && pts.iter().all(valid);
         if self.kind != "planning" {
-            return if self.variants.is_empty() && self.site.is_empty() {
-                Ok(())
-            } else {
-                Err(format!("scenario {}: only planning scenarios have a site and variants", self.id))
+            if !self.variants.is_empty() || !self.site.is_empty() {
+                return Err(format!("scenario {}: only planning scenarios have a site and variants", self.id));
+            }
+            return match &self.drill {
+                Some(drill) => drill.check(&self.kind).map_err(|e| format!("scenario {}: {e}", self.id)),
+                None => Err(format!("scenario {}: a {} drill needs its [drill]", self.id, self.kind)),
             };
+        }
+        if self.drill.is_some() {
+            return Err(format!("scenario {}: a planning scenario has no drill", self.id));
         }
         if !outline(&self.site) {
             return Err(format!("scenario {}: the site needs 3 to {MAX_OUTLINE_POINTS} [lon, lat] points", self.id));

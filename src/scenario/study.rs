@@ -117,6 +117,7 @@ mod tests {
                     design: Design::Tileset { url: "/tiles/c/tileset.json".into() },
                 },
             ],
+            drill: None,
         }
     }
 

@@ -13,7 +13,7 @@ use crate::protocol::catalog::{Design, Massing, Scenario, Setback, Variant};
 /// Buildings in the demo city; the version names the cache entry, so a change regenerates it.
 pub const DEMO_BUILDINGS: usize = 20_000;
 pub const DEMO_SEED: u64 = 1;
-const DEMO_VERSION: &str = "v3";
+const DEMO_VERSION: &str = "v4";
 /// The demo's planning site in the city's local metres (min, max): a downtown block east of the
 /// centre, between the streets. The city builds on it; the viewer hides those buildings while a
 /// variant stands there (through their feature state).
@@ -170,6 +170,7 @@ pub fn demo_scenario() -> Scenario {
                 massing(rect(245.0, 72.0, 265.0, 84.0), 1, 5.0, &[], "pavilion"),
             ),
         ],
+        drill: None,
     }
 }
 

@@ -1,5 +1,5 @@
 //! Writing a city as a tileset directory: `tileset.json`, `tiles/L/X_Y.glb`, `ground.glb` and
-//! `roads.json`, in parallel.
+//! `roads.json` and `buildings.json` (what drills act on), in parallel.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::glb::{BUILDING, GlbBuilder};
 use super::quadtree::{self, QuadNode, QuadOptions};
 use super::{City, ground, rings};
+use crate::drill::world::Structure;
 use crate::extrude::{Footprint, Mesh};
 use crate::geo::LocalFrame;
 
@@ -50,7 +51,7 @@ pub struct TileReport {
     pub seconds: f64,
 }
 
-/// Tiles `city` into `dir` (its `tileset.json`, `tiles/`, `ground.glb`, `roads.json`).
+/// Tiles `city` into `dir` (its `tileset.json`, `tiles/`, `ground.glb`, `roads.json`, `buildings.json`).
 pub fn write_city(city: &City, dir: &Path, options: &TileOptions) -> std::io::Result<TileReport> {
     let started = Instant::now();
     let frame = LocalFrame::new(city.origin);
@@ -101,6 +102,7 @@ pub fn write_city(city: &City, dir: &Path, options: &TileOptions) -> std::io::Re
     let (ground_glb, ground_min, ground_max) = ground::ground_glb(&frame, lo, hi, &city.roads);
     std::fs::write(dir.join("ground.glb"), &ground_glb)?;
     std::fs::write(dir.join("roads.json"), serde_json::to_vec(&city.roads)?)?;
+    std::fs::write(dir.join("buildings.json"), serde_json::to_vec(&structures(city))?)?;
 
     let buildings_tile = tile_json(&root);
     let all_min = root.min.min(ground_min);
@@ -136,6 +138,21 @@ pub fn write_city(city: &City, dir: &Path, options: &TileOptions) -> std::io::Re
         skipped_buildings: skipped.into_inner(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The buildings as drills see them (`buildings.json`): outline, height, floors and use, by feature id.
+fn structures(city: &City) -> Vec<Structure> {
+    let round = |v: f64| (v * 10.0).round() / 10.0;
+    city.buildings
+        .iter()
+        .map(|b| Structure {
+            id: b.id.clone(),
+            outline_m: b.outer.iter().map(|p| [round(p[0]), round(p[1])]).collect(),
+            height_m: round(b.height_m - b.min_height_m),
+            floors: b.levels,
+            usage: b.kind.clone(),
+        })
+        .collect()
 }
 
 fn content_uri(n: &QuadNode) -> String {

@@ -14,6 +14,7 @@ use bevy::render::{Render, RenderApp, RenderSystems};
 
 use super::bim::BimAtStart;
 use super::camera::{Bookmark, GeoCamera};
+use super::drill::{Drill, DrillStart};
 use super::fetch::Fetcher;
 use super::tiles::Tilesets;
 
@@ -34,6 +35,8 @@ struct WaitingPipelines(Arc<AtomicUsize>);
 struct CaptureState {
     frames: u32,
     quiet_frames: u32,
+    /// Frames the drill (if any) has shown the time asked for: its hazard's meshes are drawn and uploaded.
+    drill_frames: u32,
     requested: bool,
     saved: Arc<AtomicBool>,
 }
@@ -61,13 +64,15 @@ fn capture(
     settings: Res<CaptureSettings>,
     mut state: ResMut<CaptureState>,
     waiting: Res<WaitingPipelines>,
-    sets: Tilesets,
     (bench, cam, bim): (Option<Res<Bench>>, Res<GeoCamera>, Option<Res<BimAtStart>>),
+    (drill, drill_start, sets): (Res<Drill>, Option<Res<DrillStart>>, Tilesets),
     mut commands: Commands,
     mut exit: MessageWriter<AppExit>,
 ) {
     state.frames += 1;
     state.quiet_frames = if waiting.0.load(Ordering::Relaxed) == 0 { state.quiet_frames + 1 } else { 0 };
+    let drill_ready = (drill_start.is_none() || drill.open.is_some() || drill.error.is_some()) && drill.caught_up();
+    state.drill_frames = if drill_ready { state.drill_frames + 1 } else { 0 };
     if state.saved.load(Ordering::Acquire) {
         exit.write(AppExit::Success);
         return;
@@ -78,6 +83,7 @@ fn capture(
         && state.frames >= settings.after_frames
         && cam.flight.is_none()
         && bim.is_none_or(|b| b.0.is_none())
+        && state.drill_frames >= 5
         && sets.settled(5)
         && state.quiet_frames >= 10
     {

@@ -8,10 +8,10 @@ use bevy::prelude::*;
 use bevy::window::{MonitorSelection, WindowMode, WindowResolution};
 use serde::Deserialize;
 
-use super::PlanningStart;
 use super::camera::Bookmark;
 use super::capture::{CapturePlugin, CaptureSettings};
 use super::{DataServer, TilesSettings, ViewerConfig, embedded};
+use super::{DrillStart, PlanningStart};
 use crate::platform::Runtime;
 use crate::protocol::catalog::TilesetLayer;
 
@@ -93,6 +93,9 @@ pub struct ViewerArgs {
     /// `isolate=GLOBALID`, `hide=GLOBALID`, `colour=type`, `spaces`.
     #[arg(long, value_name = "TOOLS")]
     pub bim: Option<String>,
+    /// Open a catalog drill and play it to a time (drill seconds), e.g. `flood-drill@1800`.
+    #[arg(long, value_name = "ID[@SECONDS]")]
+    pub drill: Option<String>,
     /// Start the camera at lon,lat,height_m,heading_deg,pitch_deg.
     #[arg(long, value_name = "LON,LAT,H,HEADING,PITCH")]
     pub camera: Option<String>,
@@ -142,6 +145,7 @@ fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
         sensor: args.sensor.or(file.sensor),
         cctv: args.cctv.or(file.cctv),
         bim: args.bim.or(file.bim),
+        drill: args.drill.or(file.drill),
         config: None,
     })
 }
@@ -164,6 +168,9 @@ fn resolve(args: &ViewerArgs) -> anyhow::Result<Resolved> {
     }
     if let Some(mode) = &args.compare {
         super::planning::CompareMode::parse(mode).map_err(anyhow::Error::msg)?;
+    }
+    if let Some(drill) = &args.drill {
+        DrillStart::parse(drill).map_err(anyhow::Error::msg)?;
     }
     let mut tilesets = Vec::new();
     for t in &args.tilesets {
@@ -222,6 +229,7 @@ pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
         sensor: args.sensor,
         cctv: args.cctv,
         bim: args.bim.clone(),
+        drill: args.drill.as_deref().map(DrillStart::parse).transpose().map_err(anyhow::Error::msg)?,
     };
     let mut app = super::app(config, Runtime::new()?);
     app.insert_resource(CaptureSettings {

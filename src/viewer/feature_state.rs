@@ -93,6 +93,8 @@ pub struct FeatureStyle {
     pub overrides: Vec<(FeatureRef, u8)>,
     /// Features styled by the value of one of their properties, layer by layer.
     pub by_property: Vec<PropertyStyle>,
+    /// The city's buildings in a drill's hazard, coloured by how severe it is where they stand.
+    pub hazard: Option<PropertyStyle>,
 }
 
 /// The features of one layer styled by a property's value: a BIM model's components by
@@ -125,7 +127,7 @@ impl FeatureStyle {
         part: &'a TilePart,
         column: &'a impl Fn(&TilePart, &str) -> Column,
     ) -> impl Iterator<Item = (u32, FeatureState)> + 'a {
-        self.by_property.iter().filter(move |s| s.layer == part.layer).flat_map(move |s| {
+        self.by_property.iter().chain(&self.hazard).filter(move |s| s.layer == part.layer).flat_map(move |s| {
             let values = column(part, &s.property);
             let states: Vec<(u32, FeatureState)> = values
                 .iter()

@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod cctv;
 #[cfg(feature = "viewer")]
 mod desktop;
+mod drill;
 #[cfg(feature = "viewer")]
 pub mod embedded;
 pub mod feature_state;
@@ -37,6 +38,7 @@ use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
 pub use camera::{Bookmark, GeoCamera, OwnCamera};
 #[cfg(feature = "viewer")]
 pub use desktop::{EmbeddedServer, ViewerArgs, run};
+pub use drill::{Drill, DrillPlugin, DrillStart, DrillSystems};
 pub use feature_state::{FeatureStatePlugin, FeatureStateSystems, FeatureStyle, TileMaterial};
 pub use fetch::Fetcher;
 pub use layers::{Layer, LayerViews};
@@ -69,6 +71,8 @@ pub struct ViewerConfig {
     pub data_server: Option<DataServer>,
     /// A comparison to open at start.
     pub planning: Option<PlanningStart>,
+    /// A drill to open at start-up, played to a time.
+    pub drill: Option<DrillStart>,
     /// The property to colour the city by at start (e.g. `height`).
     pub theme: Option<String>,
     /// Start in night mode.
@@ -155,7 +159,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .insert_resource(theme::ThemeChoice { property: config.theme, offered: Vec::new() })
         .add_plugins((TilesPlugin, FeatureStatePlugin, LivePlugin, PlanningPlugin, look::LookPlugin))
         .add_plugins((catalog::CatalogPlugin, markers::MarkersPlugin, cctv::CctvPlugin, cctv::FeedProjectionPlugin))
-        .add_plugins(bim::BimPlugin)
+        .add_plugins((bim::BimPlugin, drill::DrillPlugin))
         .add_systems(Startup, (views::spawn_views, setup_scene, layers::open_start_layers))
         .add_systems(Update, views::layout_views)
         .add_systems(
@@ -182,6 +186,7 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
                 theme::theme_ui,
                 planning::planning_ui,
                 planning::share_ui,
+                drill::drill_ui,
             ),
         );
     if let Some(server) = config.data_server {
@@ -193,6 +198,9 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         app.insert_resource(server);
     }
     if let Some(start) = config.planning {
+        app.insert_resource(start);
+    }
+    if let Some(start) = config.drill {
         app.insert_resource(start);
     }
     app

@@ -8,7 +8,7 @@ use anyhow::anyhow;
 use bevy::prelude::*;
 
 use super::layers::name_of;
-use super::{Bookmark, DataServer, PlanningStart, TilesSettings, ViewerConfig};
+use super::{Bookmark, DataServer, DrillStart, PlanningStart, TilesSettings, ViewerConfig};
 use crate::protocol::catalog::TilesetLayer;
 
 /// The viewer's configuration for a page at `origin` (e.g. `https://host:8080`) with the query
@@ -47,6 +47,7 @@ pub fn config_from_page(origin: &str, search: &str) -> anyhow::Result<ViewerConf
         sensor: get("sensor").map(|s| s.parse().map_err(|e| anyhow!("?sensor={s}: {e}"))).transpose()?,
         cctv: get("cctv").map(|s| s.parse().map_err(|e| anyhow!("?cctv={s}: {e}"))).transpose()?,
         bim: get("bim"),
+        drill: get("drill").map(|d| DrillStart::parse(&d)).transpose().map_err(|e| anyhow!("?drill: {e}"))?,
         tiles,
         camera,
         hud: get("hud").as_deref() != Some("0"),
