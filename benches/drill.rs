@@ -126,7 +126,7 @@ fn evacuation() {
     };
     for j in 0..n {
         for i in 0..n {
-            let class = |line: usize| if line % 10 == 0 { "primary" } else { "residential" };
+            let class = |line: usize| if line.is_multiple_of(10) { "primary" } else { "residential" };
             if i + 1 < n {
                 edge(j * n + i, j * n + i + 1, class(j));
             }
@@ -135,7 +135,7 @@ fn evacuation() {
             }
         }
     }
-    let origins = (0..n * n).filter(|k| k % 3 == 0).map(|node| Origin { node, vehicles: 40.0 }).collect();
+    let origins = (0..n * n).filter(|k| k.is_multiple_of(3)).map(|node| Origin { node, vehicles: 40.0 }).collect();
     let setup = EvacuationSetup {
         origins,
         shelters: vec![0, n - 1, n * n - 1, n * (n - 1)],
