@@ -110,7 +110,14 @@ fn evacuation() {
     for j in 0..n {
         for i in 0..n {
             let (x, y) = (100.0 * i as f64, 100.0 * j as f64);
-            roads.nodes.push(RoadNode { id: (j * n + i) as i64, lon_deg: 0.0, lat_deg: 0.0, x_m: x, y_m: y });
+            roads.nodes.push(RoadNode {
+                id: (j * n + i) as i64,
+                lon_deg: 0.0,
+                lat_deg: 0.0,
+                x_m: x,
+                y_m: y,
+                height_m: 0.0,
+            });
         }
     }
     let mut edge = |from: usize, to: usize, class: &str| {

@@ -92,9 +92,32 @@ impl Mesh {
     }
 }
 
+/// A ribbon `half_width_m` either side of a polyline (roads, routes, cordons): for each segment `k` (from point `k`
+/// to `k + 1`; too short ones left out), its quad's corners counter-clockwise seen from above: right of point `k`,
+/// right of point `k + 1`, left of point `k + 1`, left of point `k`.
+pub fn ribbon_quads(points: &[[f64; 2]], half_width_m: f64) -> impl Iterator<Item = (usize, [[f64; 2]; 4])> + '_ {
+    points.windows(2).enumerate().filter_map(move |(k, s)| {
+        let (p, q) = (s[0], s[1]);
+        let (dx, dy) = (q[0] - p[0], q[1] - p[1]);
+        let len = dx.hypot(dy);
+        (len >= 1e-3).then(|| {
+            let (lx, ly) = (-dy / len * half_width_m, dx / len * half_width_m);
+            (k, [[p[0] - lx, p[1] - ly], [q[0] - lx, q[1] - ly], [q[0] + lx, q[1] + ly], [p[0] + lx, p[1] + ly]])
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ribbons_run_either_side_of_their_line() {
+        let quads: Vec<_> = ribbon_quads(&[[0.0, 0.0], [10.0, 0.0], [10.0, 0.0], [10.0, 5.0]], 2.0).collect();
+        assert_eq!(quads.len(), 2, "the zero-length segment is left out");
+        assert_eq!(quads[0], (0, [[0.0, -2.0], [10.0, -2.0], [10.0, 2.0], [0.0, 2.0]]));
+        assert_eq!(quads[1], (2, [[12.0, 0.0], [12.0, 5.0], [8.0, 5.0], [8.0, 0.0]]));
+    }
 
     fn footprint<'a>(outer: &'a [[f64; 2]], holes: &'a [Vec<[f64; 2]>], bottom_m: f64) -> Footprint<'a> {
         Footprint { outer, holes, bottom_m, top_m: 10.0, floor: bottom_m > 0.0 }

@@ -14,6 +14,7 @@ pub mod feature_state;
 pub mod geo;
 pub mod markers;
 pub mod scenario;
+pub mod terrain;
 pub mod theme;
 pub mod tiles;
 

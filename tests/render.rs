@@ -54,7 +54,11 @@ fn check(name: &str, args: &[&str]) -> image::RgbImage {
 
 /// Renders as `name`, compares with the golden `golden_name`, and returns the render.
 fn check_against(name: &str, golden_name: &str, args: &[&str]) -> image::RgbImage {
-    let img = render(name, args);
+    against_golden(name, golden_name, render(name, args))
+}
+
+/// Compares a render with the golden `golden_name` (rewriting it when blessing) and returns the render.
+fn against_golden(name: &str, golden_name: &str, img: image::RgbImage) -> image::RgbImage {
     if std::env::var("CITYTWIN_BLESS").is_ok_and(|v| v == "1") {
         std::fs::create_dir_all(common::golden(golden_name).parent().unwrap()).unwrap();
         img.save(common::golden(golden_name)).unwrap();
@@ -688,4 +692,62 @@ fn the_towers_shadow_falls_away_from_the_sun() {
     assert!(dark < 0.75 * bare, "the tower's own shadow: {dark:.0} with it vs {bare:.0} with the park");
     let (sunny, sunny_bare) = (lum(&shadows, &towards), lum(&as_built, &towards));
     assert!((sunny - sunny_bare).abs() < 0.1 * sunny_bare, "no shadow towards the sun: {sunny:.0} vs {sunny_bare:.0}");
+}
+
+/// A colour test on a pixel's hue (degrees), saturation and value (0–255).
+type Colour<'a> = &'a dyn Fn(f64, f64, u8) -> bool;
+
+/// A drill at one moment, seen from above at 480 × 270, against its golden; then, for each `(what, colour, least)`,
+/// at least `least` pixels of that colour.
+fn check_drill(name: &str, drill: &str, camera: &str, wanted: &[(&str, Colour, usize)]) {
+    let img = against_golden(name, name, render_sized(name, "480x270", &["--drill", drill, "--camera", camera]));
+    for (what, colour, least) in wanted {
+        let n = img
+            .pixels()
+            .filter(|p| {
+                let (hue, saturation) = hue_saturation(p.0);
+                colour(hue, saturation, *p.0.iter().max().unwrap())
+            })
+            .count();
+        assert!(n >= *least, "{name}: {n} pixels of {what}, fewer than {least}");
+    }
+}
+
+/// The hazard levels' red, orange and yellow, saturated (buildings in the hazard, zones, a cordon, jammed roads).
+fn level_colour(hue: f64, saturation: f64, _: u8) -> bool {
+    !(55.0..=345.0).contains(&hue) && saturation > 0.45
+}
+
+#[test]
+fn renders_a_flood_over_the_terrain() {
+    // 19 minutes in: the breach of the south levee has spread water along its foot, and the flooded buildings
+    // turn red. The flood's water is cyan to navy (the river's own surface is a lit blue, hue 210°).
+    let water = |h: f64, s: f64, _| (170.0..200.0).contains(&h) && s > 0.35;
+    let wanted: [(&str, Colour, usize); 2] = [("flood water", &water, 400), ("flooded buildings", &level_colour, 400)];
+    if have_renderer() {
+        check_drill("drill_flood", "flood-drill@1140", "114.0550,22.5385,1400,0,-85", &wanted);
+    }
+}
+
+#[test]
+fn renders_a_gas_plume_and_its_evacuation() {
+    // 20 minutes in: the buildings downwind of the leak in their zones (red, orange, yellow), and the routes out
+    // of the 10 % LEL zone.
+    let routes = |h: f64, s: f64, _| (120.0..160.0).contains(&h) && s > 0.3;
+    let wanted: [(&str, Colour, usize); 2] = [("gas zones", &level_colour, 800), ("evacuation routes", &routes, 50)];
+    if have_renderer() {
+        check_drill("drill_plume", "gas-leak-drill@1200", "114.0605,22.5425,900,0,-80", &wanted);
+    }
+}
+
+#[test]
+fn renders_an_evacuation_on_the_roads() {
+    // 15 minutes after a downtown cordon: the buildings inside, the cordon, the routes jammed red with the
+    // vehicles on them (violet).
+    let vehicles = |h: f64, s: f64, _| (250.0..300.0).contains(&h) && s > 0.25;
+    let wanted: [(&str, Colour, usize); 2] =
+        [("buildings, cordon and jammed routes", &level_colour, 2500), ("vehicles", &vehicles, 20)];
+    if have_renderer() {
+        check_drill("drill_evacuation", "evacuation-drill@900", "114.0637,22.5430,1800,0,-80", &wanted);
+    }
 }

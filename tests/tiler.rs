@@ -109,6 +109,55 @@ fn helsinki_tiles_and_reads_back_through_the_core() {
 }
 
 #[test]
+fn helsinki_stands_on_a_dem() {
+    use citytwin::terrain::Dem;
+    use citytwin::terrain::geotiff::{read_geotiff, write_geotiff};
+    let Some(pbf) = helsinki() else { return };
+    let mut city = osm::read_pbf(&pbf).unwrap();
+    let (lon0, lat0) = (city.origin.lon_rad.to_degrees(), city.origin.lat_rad.to_degrees());
+    // A GeoTIFF such as SRTM's: 0.0005° pixels over ±0.05°, rising to the east and the north.
+    let slope = |lon: f64, lat: f64| 20.0 + 2000.0 * (lon - lon0) + 1000.0 * (lat - lat0);
+    let (cols, rows, step) = (200, 200, 0.0005);
+    let (west, north) = (lon0 - 0.05, lat0 + 0.05);
+    let heights_m = (0..rows * cols)
+        .map(|i| slope(west + ((i % cols) as f64 + 0.5) * step, north - ((i / cols) as f64 + 0.5) * step) as f32)
+        .collect();
+    let dem = Dem { cols, rows, west_deg: west, north_deg: north, step_deg: [step, step], heights_m };
+    let (dem, warnings) = read_geotiff(&write_geotiff(&dem).unwrap()).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    city.set_dem(&dem);
+    let frame = citytwin::geo::LocalFrame::new(city.origin);
+    for b in city.buildings.iter().step_by(17) {
+        let lowest = b
+            .outer
+            .iter()
+            .map(|p| {
+                let c = frame.to_geodetic(p[0], p[1]);
+                slope(c.lon_rad.to_degrees(), c.lat_rad.to_degrees())
+            })
+            .fold(f64::INFINITY, f64::min);
+        let base = b.base_z_m - frame.surface_z(b.center()[0], b.center()[1]);
+        assert!((base - lowest).abs() < 0.5, "{} stands at {base:.2} m on ground at {lowest:.2} m", b.id);
+    }
+    for n in city.roads.nodes.iter().step_by(29) {
+        assert!((n.height_m - slope(n.lon_deg, n.lat_deg)).abs() < 0.5, "road node {} at {}", n.id, n.height_m);
+    }
+    // The tileset carries the ground's DEM, and the ground tile follows it.
+    let dir = tempfile::tempdir().unwrap();
+    write_city(&city, dir.path(), &options(60)).unwrap();
+    let (written, _) = read_geotiff(&std::fs::read(dir.path().join(citytwin::terrain::DEM_FILE)).unwrap()).unwrap();
+    let here = written.height_at(lon0 + 0.002, lat0 - 0.001).unwrap();
+    assert!((here - slope(lon0 + 0.002, lat0 - 0.001)).abs() < 0.5, "{here}");
+    let inspected =
+        inspect(&common::file_url(&dir.path().join("tileset.json")), InspectOptions::default(), &mut common::load_file);
+    assert!(inspected.errors.is_empty() && inspected.warnings.is_empty(), "{inspected:?}");
+    // A DEM elsewhere leaves the ground flat, and says so.
+    let mut flat = osm::read_pbf(&pbf).unwrap();
+    flat.set_dem(&Dem { west_deg: 100.0, north_deg: 10.0, ..dem });
+    assert!(flat.ground.is_none() && flat.warnings.iter().any(|w| w.message.contains("does not cover")));
+}
+
+#[test]
 fn helsinki_heights_are_as_tagged() {
     let Some(pbf) = helsinki() else { return };
     // Read the tags ourselves, independently of the tiler: plain `height`, or `building:levels`

@@ -78,6 +78,7 @@ fn the_browser_build_streams_and_renders_the_demo_city() {
         .env("MARKERS_URL", format!("{}/?hud=0", server.server.url()))
         .env("CCTV_URL", format!("{}/?sensors=0&cctv=1&access_token={}", server.server.url(), server.operator_token))
         .envs(bim_url(&cache, &server.server.url()).map(|u| ("BIM_URL", u)))
+        .env("DRILL_URL", format!("{}/?hud=0&sensors=0&drill={FLOOD_DRILL}&camera={FLOOD_VIEW}", server.server.url()))
         .env("CHROMIUM", CHROMIUM)
         .status()
         .expect("node runs");
@@ -88,7 +89,7 @@ fn the_browser_build_streams_and_renders_the_demo_city() {
         std::fs::create_dir_all(out).unwrap();
         std::fs::copy(&png, out.join("web.png")).unwrap();
         std::fs::copy(&json, out.join("web.json")).unwrap();
-        for extra in ["web-markers.png", "web-panel.png", "web-cctv.png", "web-bim.png"] {
+        for extra in ["web-markers.png", "web-panel.png", "web-cctv.png", "web-bim.png", "web-drill.png"] {
             let _ = std::fs::copy(dir.path().join(extra), out.join(extra));
         }
     }
@@ -186,6 +187,19 @@ fn the_browser_build_streams_and_renders_the_demo_city() {
     assert_eq!(cctv["dataset"]["cctvError"], "", "{}", cctv["dataset"]);
     assert!(number(cctv, "cctvFrames") >= 3.0 && number(cctv, "feedOverlays") > 0.0, "{}", cctv["dataset"]);
 
+    // The demo's flood drill played to 19 minutes in the page (as the render test does natively): the same
+    // deterministic simulation on WebAssembly, its cost the browser's figure, its water on WebGL2.
+    let drill = &report["drill"];
+    assert_eq!(drill["timedOut"], false, "the drill did not catch up: {}", drill["dataset"]);
+    let errors = console_errors(drill);
+    assert!(errors.is_empty(), "console errors with the drill: {errors:#?}");
+    assert_eq!((drill["dataset"]["drillError"].as_str(), number(drill, "drillTimeS")), (Some(""), 1140.0));
+    let shot = image::open(dir.path().join("web-drill.png")).unwrap().to_rgb8();
+    let water = shot.pixels().filter(|p| p[1] > p[0].saturating_add(50) && p[2] > p[0].saturating_add(50)).count();
+    assert!(water > 200, "flood water in the page: {water} pixels");
+    let work_s = number(drill, "drillWorkS");
+    println!("web: {FLOOD_DRILL} simulated in {work_s:.1} s in the browser ({:.0}× real time)", 1140.0 / work_s);
+
     // The demo's Duplex with a section at 1.5 m: its tree (245 products) and tiles come, the city
     // building it replaces gives way, and the cut shows its red caps on WebGL2.
     let bim = &report["bim"];
@@ -203,6 +217,10 @@ fn the_browser_build_streams_and_renders_the_demo_city() {
         .count();
     assert!(caps > 200, "red caps on the cut: {caps} pixels");
 }
+
+/// The demo's flood drill at 19 minutes, and the view of the render test `renders_a_flood_over_the_terrain`.
+const FLOOD_DRILL: &str = "flood-drill@1140";
+const FLOOD_VIEW: &str = "114.0550,22.5385,1400,0,-85";
 
 /// The page of the demo's BIM model, cut at 1.5 m, seen from above its lot.
 fn bim_url(cache: &Path, server: &str) -> Option<String> {

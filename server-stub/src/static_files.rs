@@ -16,6 +16,7 @@ pub fn content_type(path: &str) -> Option<&'static str> {
         "gltf" => "model/gltf+json",
         "b3dm" | "i3dm" | "pnts" | "cmpt" | "subtree" | "bin" => "application/octet-stream",
         "ktx2" => "image/ktx2",
+        "tif" | "tiff" => "image/tiff",
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",
         "html" => "text/html; charset=utf-8",

@@ -15,6 +15,9 @@ pub enum TileCommand {
     Osm {
         /// The `.osm.pbf` extract.
         pbf: PathBuf,
+        /// Ground heights: a GeoTIFF DEM in EPSG:4326 (SRTM, Copernicus GLO-30, …); else the ground is flat.
+        #[arg(long)]
+        dem: Option<PathBuf>,
         #[command(flatten)]
         out: OutArgs,
     },
@@ -26,6 +29,9 @@ pub enum TileCommand {
         /// The seed: the same seed gives the same city.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Flat ground instead of the relief (a river valley with levees, hills).
+        #[arg(long)]
+        flat: bool,
         #[command(flatten)]
         out: OutArgs,
     },
@@ -74,10 +80,21 @@ pub struct OutArgs {
 pub fn run(cmd: &TileCommand) -> anyhow::Result<()> {
     let (city, out) = match cmd {
         TileCommand::Bim { model, out, at, heading } => return tile_bim(model, out, *at, *heading),
-        TileCommand::Osm { pbf, out } => (tiler::osm::read_pbf(pbf)?, out),
-        TileCommand::Procedural { buildings, seed, out } => {
+        TileCommand::Osm { pbf, dem, out } => {
+            let mut city = tiler::osm::read_pbf(pbf)?;
+            if let Some(path) = dem {
+                let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                let (dem, warnings) = crate::terrain::geotiff::read_geotiff(&bytes)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                city.warnings.extend(warnings);
+                city.set_dem(&dem);
+            }
+            (city, out)
+        }
+        TileCommand::Procedural { buildings, seed, flat, out } => {
             anyhow::ensure!(*buildings > 0, "--buildings must be at least 1");
-            (tiler::procedural::generate(&tiler::procedural::ProceduralOptions::new(*buildings, *seed)), out)
+            let new = tiler::procedural::ProceduralOptions::new(*buildings, *seed);
+            (tiler::procedural::generate(&tiler::procedural::ProceduralOptions { terrain: !*flat, ..new }), out)
         }
     };
     write(&city, out).map(|_| ())

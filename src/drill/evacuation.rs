@@ -153,9 +153,15 @@ impl PartialOrd for Reach {
 }
 
 /// For every node, the edge (and its direction) of the fastest free-flow route towards the nearest shelter, with
-/// the node that edge leads to; none for shelters and for nodes with no open route.
-fn route_tree(graph: &RoadGraph, shelters: &[usize], closed: &[bool]) -> Vec<Option<(usize, bool, usize)>> {
+/// the node that edge leads to; none for shelters and for nodes with no open route. Closed edges are left out.
+fn route_tree(graph: &RoadGraph, shelters: &[usize], closed_edges: &[usize]) -> Vec<Option<(usize, bool, usize)>> {
     let n = graph.nodes.len();
+    let mut closed = vec![false; graph.edges.len()];
+    for &e in closed_edges {
+        if let Some(c) = closed.get_mut(e) {
+            *c = true;
+        }
+    }
     // Edges arriving at each node, as (edge, reversed, tail node).
     let mut arriving: Vec<Vec<(usize, bool, usize)>> = vec![Vec::new(); n];
     for (k, e) in graph.edges.iter().enumerate() {
@@ -194,14 +200,8 @@ fn route_tree(graph: &RoadGraph, shelters: &[usize], closed: &[bool]) -> Vec<Opt
 
 /// Which nodes have an open drivable route to a shelter (shelters included).
 pub fn routable_nodes(graph: &RoadGraph, shelters: &[usize], closed_edges: &[usize]) -> Vec<bool> {
-    let mut closed = vec![false; graph.edges.len()];
-    for &e in closed_edges {
-        if let Some(c) = closed.get_mut(e) {
-            *c = true;
-        }
-    }
     let shelters: Vec<usize> = shelters.iter().copied().filter(|&s| s < graph.nodes.len()).collect();
-    let tree = route_tree(graph, &shelters, &closed);
+    let tree = route_tree(graph, &shelters, closed_edges);
     (0..graph.nodes.len()).map(|n| tree[n].is_some() || shelters.contains(&n)).collect()
 }
 
@@ -225,13 +225,7 @@ impl Evacuation {
         if !valid {
             return Err(EvacuationError::Value);
         }
-        let mut closed = vec![false; graph.edges.len()];
-        for &e in &setup.closed_edges {
-            if let Some(c) = closed.get_mut(e) {
-                *c = true;
-            }
-        }
-        let tree = route_tree(graph, &setup.shelters, &closed);
+        let tree = route_tree(graph, &setup.shelters, &setup.closed_edges);
         // The links the origins' routes use, each once, found walking from every origin to its shelter.
         let mut link_of_node: Vec<Option<usize>> = vec![None; n];
         let mut links: Vec<Link> = Vec::new();

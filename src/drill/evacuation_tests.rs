@@ -6,7 +6,7 @@ fn graph(nodes: usize, edges: &[(usize, usize, f64, &str)]) -> RoadGraph {
         origin_lon_deg: 0.0,
         origin_lat_deg: 0.0,
         nodes: (0..nodes)
-            .map(|k| RoadNode { id: k as i64, lon_deg: 0.0, lat_deg: 0.0, x_m: k as f64, y_m: 0.0 })
+            .map(|k| RoadNode { id: k as i64, lon_deg: 0.0, lat_deg: 0.0, x_m: k as f64, y_m: 0.0, height_m: 0.0 })
             .collect(),
         edges: edges
             .iter()

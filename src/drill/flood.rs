@@ -257,6 +257,12 @@ impl Flood {
         &self.depth_m
     }
 
+    /// The water's surface at a cell (ground plus depth, metres above the ellipsoid); `None` on a dry cell or a wall.
+    pub fn surface_m(&self, cell: usize) -> Option<f64> {
+        let h = self.depth_m[cell];
+        (h > 0.0 && !self.is_wall(cell)).then(|| self.z_m[cell] as f64 + h)
+    }
+
     /// Whether a cell is a wall (a building).
     pub fn is_wall(&self, cell: usize) -> bool {
         self.z_m[cell] == WALL_M
@@ -458,10 +464,7 @@ impl Flood {
                 out += self.qx[xrow + cols].max(0.0);
             }
             if first != usize::MAX {
-                bounds = Some(match bounds {
-                    None => [first, r, last, r],
-                    Some([a, b, c, _]) => [a.min(first), b, c.max(last), r],
-                });
+                bounds = Some(union(bounds, [first, r, last, r]));
             }
         }
         for c in c0..=c1 {
@@ -500,10 +503,7 @@ impl Flood {
                 self.ledger.inflow_m3 += v;
                 self.depth_max_m = self.depth_max_m.max(self.depth_m[*cell]);
                 let (c, r) = (cell % self.grid.cols, cell / self.grid.cols);
-                self.wet = Some(match self.wet {
-                    None => [c, r, c, r],
-                    Some([c0, r0, c1, r1]) => [c0.min(c), r0.min(r), c1.max(c), r1.max(r)],
-                });
+                self.wet = Some(union(self.wet, [c, r, c, r]));
             }
         }
     }
@@ -516,10 +516,7 @@ impl Flood {
             let Some(first) = row.iter().position(|h| *h > 0.0) else { continue };
             let last = row.iter().rposition(|h| *h > 0.0).unwrap_or(first);
             h_max = row[first..=last].iter().fold(h_max, |m, h| m.max(*h));
-            bounds = Some(match bounds {
-                None => [first, r, last, r],
-                Some([c0, r0, c1, _]) => [c0.min(first), r0, c1.max(last), r],
-            });
+            bounds = Some(union(bounds, [first, r, last, r]));
         }
         self.wet = bounds;
         self.depth_max_m = h_max;
@@ -630,6 +627,14 @@ pub struct FloodSummary {
     pub flooded_area_m2: f64,
     pub depth_max_m: f64,
     pub volume_m3: f64,
+}
+
+/// Bounds (first column, first row, last column, last row) holding both.
+fn union(bounds: Option<[usize; 4]>, [c0, r0, c1, r1]: [usize; 4]) -> [usize; 4] {
+    match bounds {
+        None => [c0, r0, c1, r1],
+        Some([a, b, c, d]) => [a.min(c0), b.min(r0), c.max(c1), d.max(r1)],
+    }
 }
 
 #[cfg(test)]

@@ -174,8 +174,7 @@ impl HazardModel {
                 (depth >= f.depth_m).then_some(0)
             }
             _ => {
-                let s = &world.structures[structure];
-                let points = s.outline_m.iter().copied().chain(std::iter::once(s.centroid_m()));
+                let points = world.structures[structure].probe_points_m();
                 points.filter_map(|p| self.level_of_reading(self.reading_at(p, time_s))).min()
             }
         }
@@ -215,12 +214,8 @@ impl HazardModel {
                 self.level_of_reading(worst([x, y])).is_some_and(|l| l <= evacuate)
             }),
             _ => {
-                let s = &world.structures[structures[local]];
-                s.outline_m
-                    .iter()
-                    .copied()
-                    .chain(std::iter::once(s.centroid_m()))
-                    .any(|p| self.level_of_reading(worst(p)).is_some_and(|l| l <= evacuate))
+                let mut points = world.structures[structures[local]].probe_points_m();
+                points.any(|p| self.level_of_reading(worst(p)).is_some_and(|l| l <= evacuate))
             }
         };
         let leaving = (0..structures.len()).filter(|&k| leaves(k)).collect();

@@ -20,6 +20,8 @@ const EVACUATION_STEP_S: f64 = 1.0;
 pub const FIGURES_EVERY_S: f64 = 60.0;
 /// Snapshots start this far apart and spread out (every other one dropped) to stay within the budget.
 const SNAPSHOT_EVERY_S: f64 = 300.0;
+/// How far ahead a flood is forecast when the evacuation is ordered (the zone is where it will be by then).
+const FORECAST_HORIZON_S: f64 = 1800.0;
 const SNAPSHOT_BUDGET_BYTES: usize = 256 << 20;
 /// Cells across the grid of a drill with no flood (for drawing zones).
 const ZONE_CELLS: usize = 256;
@@ -115,6 +117,8 @@ pub struct DrillSession {
     evacuees: Vec<usize>,
     tick: u64,
     fired: Fired,
+    /// The events the catalog entry fixes in time, in order.
+    schedule: Vec<DrillEvent>,
     events: Vec<DrillEvent>,
     figures: Vec<Figures>,
     snapshots: Vec<Snapshot>,
@@ -155,6 +159,7 @@ impl DrillSession {
                 Some(Plan { setup, people_per_vehicle: p.people_per_vehicle, level: p.evacuate_level.clone() })
             }
         };
+        let schedule = Self::schedule(&spec);
         let mut session = Self {
             snapshot_every_ticks: (SNAPSHOT_EVERY_S / TICK_S) as u64,
             spec,
@@ -168,6 +173,7 @@ impl DrillSession {
             evacuees: Vec::new(),
             tick: 0,
             fired: Fired::default(),
+            schedule,
             events: Vec::new(),
             figures: Vec::new(),
             snapshots: Vec::new(),
@@ -277,16 +283,18 @@ impl DrillSession {
     fn after_tick(&mut self) {
         let t = self.time_s();
         let due = |e: &&DrillEvent| e.time_s <= t && (e.time_s > t - TICK_S || self.tick == 0);
-        let scheduled: Vec<DrillEvent> = Self::schedule(&self.spec).iter().filter(due).cloned().collect();
+        let scheduled: Vec<DrillEvent> = self.schedule.iter().filter(due).cloned().collect();
         self.events.extend(scheduled);
         let levels = self.structure_levels();
+        let alarms: Vec<(String, f64)> =
+            self.sensor_readings().into_iter().filter(|r| r.2.is_some()).map(|(id, r, _)| (id.to_owned(), r)).collect();
         if !self.fired.first_building && levels.iter().any(Option::is_some) {
             self.fired.first_building = true;
             let n = levels.iter().filter(|l| l.is_some()).count();
             self.event(t, EventKind::Warning, format!("The hazard reaches buildings ({n})"));
         }
         if !self.fired.first_sensor
-            && let Some((id, reading, _)) = self.sensor_readings().into_iter().find(|r| r.2.is_some())
+            && let Some((id, reading)) = alarms.first()
         {
             let text = format!("Sensor {id} alarms: {reading:.2} {}", self.reading_unit());
             self.fired.first_sensor = true;
@@ -301,7 +309,7 @@ impl DrillSession {
             self.event(t, EventKind::Cleared, format!("Evacuation complete, {minutes:.0} min after the order"));
         }
         if self.tick.is_multiple_of((FIGURES_EVERY_S / TICK_S) as u64) {
-            let figures = self.figures_now(&levels);
+            let figures = self.figures_now(&levels, alarms.len());
             self.figures.push(figures);
         }
         if self.tick.is_multiple_of(self.snapshot_every_ticks) {
@@ -339,8 +347,9 @@ impl DrillSession {
     /// Decides who leaves and which roads close, and starts the evacuation.
     fn order_evacuation(&mut self, t: f64) {
         let Some(plan) = &self.plan else { return };
+        let until_s = (t + FORECAST_HORIZON_S).min(self.spec.duration_s);
         let (leaving, closed) =
-            self.hazard.evacuation_zone(&self.world, &self.structures, self.spec.duration_s, plan.level.as_deref());
+            self.hazard.evacuation_zone(&self.world, &self.structures, until_s, plan.level.as_deref());
         let centroids: Vec<[f64; 2]> =
             leaving.iter().map(|&k| self.world.structures[self.structures[k]].centroid_m()).collect();
         // People walk out to the nearest road with an open route to a shelter.
@@ -445,7 +454,7 @@ impl DrillSession {
             .collect()
     }
 
-    fn figures_now(&self, levels: &[Option<usize>]) -> Figures {
+    fn figures_now(&self, levels: &[Option<usize>], sensors_in_hazard: usize) -> Figures {
         let n = self.hazard.level_names().len();
         let (mut buildings_by_level, mut people_by_level) = (vec![0; n], vec![0.0; n]);
         for (k, level) in levels.iter().enumerate() {
@@ -458,7 +467,7 @@ impl DrillSession {
             time_s: self.time_s(),
             buildings_by_level,
             people_by_level,
-            sensors_in_hazard: self.sensor_readings().iter().filter(|r| r.2.is_some()).count(),
+            sensors_in_hazard,
             flood: match &self.hazard {
                 HazardModel::Flood(f) => Some(f.flood.summary(f.depth_m)),
                 _ => None,

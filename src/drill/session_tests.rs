@@ -15,7 +15,14 @@ fn world() -> (DrillWorld, LocalFrame) {
     for j in -3..=3 {
         for i in -3..=3 {
             let (x, y) = (120.0 * i as f64, 120.0 * j as f64);
-            roads.nodes.push(RoadNode { id: at(i, j) as i64, lon_deg: 0.0, lat_deg: 0.0, x_m: x, y_m: y });
+            roads.nodes.push(RoadNode {
+                id: at(i, j) as i64,
+                lon_deg: 0.0,
+                lat_deg: 0.0,
+                x_m: x,
+                y_m: y,
+                height_m: 0.0,
+            });
         }
     }
     let edge = |a: usize, b: usize, class: &str, roads: &mut RoadGraph| {

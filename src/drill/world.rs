@@ -63,6 +63,11 @@ impl Structure {
         [x / n, y / n]
     }
 
+    /// Where a hazard is read for the building: its corners and its centroid.
+    pub fn probe_points_m(&self) -> impl Iterator<Item = [f64; 2]> + '_ {
+        self.outline_m.iter().copied().chain(std::iter::once(self.centroid_m()))
+    }
+
     /// The grid cells whose centres lie inside the outline (the centroid's cell for a building smaller than one).
     pub fn cells(&self, grid: &Grid) -> Vec<usize> {
         let (lo, hi) = self.outline_m.iter().fold(([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]), |(lo, hi), p| {
@@ -219,7 +224,8 @@ mod tests {
 
     #[test]
     fn the_nearest_drivable_node_skips_footways() {
-        let node = |k: i64, x: f64, y: f64| RoadNode { id: k, lon_deg: 0.0, lat_deg: 0.0, x_m: x, y_m: y };
+        let node =
+            |k: i64, x: f64, y: f64| RoadNode { id: k, lon_deg: 0.0, lat_deg: 0.0, x_m: x, y_m: y, height_m: 0.0 };
         let edge = |from, to, class: &str| RoadEdge {
             from,
             to,

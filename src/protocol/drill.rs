@@ -204,4 +204,89 @@ impl Drill {
         }
         Ok(())
     }
+
+    /// Where the hazard starts: the leak, the flood's breach (else its first inflow), the cordon's centre.
+    pub fn source_deg(&self) -> Option<[f64; 2]> {
+        match &self.hazard {
+            Hazard::GasLeak { at_deg, .. } => Some(*at_deg),
+            Hazard::Flood { inflows, .. } => {
+                inflows.iter().find(|i| i.kind == "breach").or(inflows.first()).map(|i| i.at_deg)
+            }
+            Hazard::Area { outline_deg, .. } => {
+                let n = outline_deg.len().max(1) as f64;
+                let sum = outline_deg.iter().fold([0.0, 0.0], |s, p| [s[0] + p[0], s[1] + p[1]]);
+                (!outline_deg.is_empty()).then_some([sum[0] / n, sum[1] / n])
+            }
+        }
+    }
+
+    /// Moves the hazard's source (see [`Self::source_deg`]) to `at_deg`: a cordon moves whole.
+    pub fn move_source(&mut self, at_deg: [f64; 2]) {
+        let Some(from) = self.source_deg() else { return };
+        let shift = [at_deg[0] - from[0], at_deg[1] - from[1]];
+        match &mut self.hazard {
+            Hazard::GasLeak { at_deg: leak, .. } => *leak = at_deg,
+            Hazard::Flood { inflows, .. } => {
+                let k = inflows.iter().position(|i| i.kind == "breach").unwrap_or(0);
+                if let Some(i) = inflows.get_mut(k) {
+                    i.at_deg = at_deg;
+                }
+            }
+            Hazard::Area { outline_deg, .. } => {
+                for p in outline_deg {
+                    *p = [p[0] + shift[0], p[1] + shift[1]];
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_moves_where_it_is_placed() {
+        let mut leak = Drill {
+            tileset: "city".into(),
+            duration_s: 600.0,
+            center_deg: [114.0, 22.5],
+            half_size_m: 500.0,
+            hazard: Hazard::GasLeak {
+                at_deg: [114.0, 22.5],
+                height_m: 0.5,
+                rate_kg_s: 1.0,
+                start_s: 0.0,
+                stop_s: None,
+                wind_speed_m_s: 2.0,
+                wind_from_deg: 90.0,
+                stability: Stability::D,
+                substance: "methane".into(),
+            },
+            evacuation: None,
+        };
+        leak.move_source([114.001, 22.502]);
+        assert_eq!(leak.source_deg(), Some([114.001, 22.502]));
+        let inflow = |kind: &str, at_deg| InflowSpec { kind: kind.into(), at_deg, discharge_m3_s: vec![[0.0, 1.0]] };
+        let mut flood = Drill {
+            hazard: Hazard::Flood {
+                cell_m: 10.0,
+                inflows: vec![inflow("river", [114.0, 22.5]), inflow("breach", [114.002, 22.5])],
+                rain_mm_h: vec![],
+                depth_m: 0.3,
+            },
+            ..leak.clone()
+        };
+        flood.move_source([114.003, 22.501]);
+        let Hazard::Flood { inflows, .. } = &flood.hazard else { unreachable!() };
+        assert_eq!((inflows[0].at_deg, inflows[1].at_deg), ([114.0, 22.5], [114.003, 22.501]), "the breach moves");
+        let mut cordon = Drill {
+            hazard: Hazard::Area { outline_deg: vec![[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 2.0]], start_s: 0.0 },
+            ..leak
+        };
+        cordon.move_source([10.0, 20.0]);
+        let Hazard::Area { outline_deg, .. } = &cordon.hazard else { unreachable!() };
+        assert_eq!(outline_deg[0], [9.0, 19.0], "the whole cordon moves");
+        assert_eq!(cordon.source_deg(), Some([10.0, 20.0]));
+    }
 }

@@ -13,6 +13,9 @@ pub struct RoadNode {
     pub lat_deg: f64,
     pub x_m: f64,
     pub y_m: f64,
+    /// The ground's height under the node, metres above the ellipsoid (0 where the city has no DEM).
+    #[serde(default)]
+    pub height_m: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,7 +89,14 @@ pub fn build_graph(
     let mut index: HashMap<i64, usize> = HashMap::new();
     let mut node_index = |graph: &mut RoadGraph, id: i64, p: NodePos| {
         *index.entry(id).or_insert_with(|| {
-            graph.nodes.push(RoadNode { id, lon_deg: p.lon_deg, lat_deg: p.lat_deg, x_m: p.xy_m[0], y_m: p.xy_m[1] });
+            graph.nodes.push(RoadNode {
+                id,
+                lon_deg: p.lon_deg,
+                lat_deg: p.lat_deg,
+                x_m: p.xy_m[0],
+                y_m: p.xy_m[1],
+                height_m: 0.0,
+            });
             graph.nodes.len() - 1
         })
     };

@@ -13,7 +13,7 @@ use crate::protocol::catalog::{Design, Massing, Scenario, Setback, Variant};
 /// Buildings in the demo city; the version names the cache entry, so a change regenerates it.
 pub const DEMO_BUILDINGS: usize = 20_000;
 pub const DEMO_SEED: u64 = 1;
-const DEMO_VERSION: &str = "v4";
+const DEMO_VERSION: &str = "v5";
 /// The demo's planning site in the city's local metres (min, max): a downtown block east of the
 /// centre, between the streets. The city builds on it; the viewer hides those buildings while a
 /// variant stands there (through their feature state).
@@ -121,9 +121,8 @@ fn place_on(building: &Building, min: DVec2, max: DVec2) -> Placement {
     Placement {
         lon_deg: at.lon_rad.to_degrees(),
         lat_deg: at.lat_rad.to_degrees(),
-        // The city stands on the ellipsoid at its origin's height (`base_z_m` is where that
-        // surface is in the flat frame).
-        height_m: frame.origin.height_m,
+        // The building's base is the ground's height above the ellipsoid, in the frame that curves away.
+        height_m: building.base_z_m - frame.surface_z(building.center()[0], building.center()[1]),
         heading_deg,
     }
 }

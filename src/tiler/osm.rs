@@ -266,7 +266,7 @@ fn read(source: Source<'_>) -> Result<City, OsmError> {
     if buildings.is_empty() {
         return Err(OsmError::NoBuildings { path: source.name() });
     }
-    Ok(City { origin, buildings, roads, warnings })
+    Ok(City { origin, buildings, roads, ground: None, waterways: Vec::new(), warnings })
 }
 
 fn make_building(

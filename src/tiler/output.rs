@@ -1,5 +1,5 @@
-//! Writing a city as a tileset directory: `tileset.json`, `tiles/L/X_Y.glb`, `ground.glb` and
-//! `roads.json` and `buildings.json` (what drills act on), in parallel.
+//! Writing a city as a tileset directory: `tileset.json`, `tiles/L/X_Y.glb`, `ground.glb`, and what drills act
+//! on: `dem.tif` (the ground's heights, when the city has relief), `roads.json` and `buildings.json`.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -15,6 +15,8 @@ use super::{City, ground, rings};
 use crate::drill::world::Structure;
 use crate::extrude::{Footprint, Mesh};
 use crate::geo::LocalFrame;
+use crate::terrain::geotiff::write_geotiff;
+use crate::terrain::{DEM_FILE, Dem};
 
 /// How to cut the city into tiles.
 #[derive(Debug, Clone, Copy)]
@@ -51,7 +53,7 @@ pub struct TileReport {
     pub seconds: f64,
 }
 
-/// Tiles `city` into `dir` (its `tileset.json`, `tiles/`, `ground.glb`, `roads.json`, `buildings.json`).
+/// Tiles `city` into `dir` (its `tileset.json`, `tiles/`, `ground.glb`, `dem.tif`, `roads.json`, `buildings.json`).
 pub fn write_city(city: &City, dir: &Path, options: &TileOptions) -> std::io::Result<TileReport> {
     let started = Instant::now();
     let frame = LocalFrame::new(city.origin);
@@ -92,15 +94,14 @@ pub fn write_city(city: &City, dir: &Path, options: &TileOptions) -> std::io::Re
         workers.into_iter().try_for_each(|w| w.join().expect("tile worker panicked"))
     })?;
 
-    // Ground under everything, with a margin.
-    let margin = 100.0;
-    let (mut lo, mut hi) = ([root.min.x - margin, root.min.y - margin], [root.max.x + margin, root.max.y + margin]);
-    for n in &city.roads.nodes {
-        lo = [lo[0].min(n.x_m - margin), lo[1].min(n.y_m - margin)];
-        hi = [hi[0].max(n.x_m + margin), hi[1].max(n.y_m + margin)];
-    }
-    let (ground_glb, ground_min, ground_max) = ground::ground_glb(&frame, lo, hi, &city.roads);
+    // Ground under everything, with a margin; and its DEM, for the drills' flood.
+    let (lo, hi) = city.extent_m();
+    let (ground_glb, ground_min, ground_max) = ground::ground_glb(city, &frame, lo, hi);
     std::fs::write(dir.join("ground.glb"), &ground_glb)?;
+    if let Some(ground) = &city.ground {
+        let dem = write_geotiff(&Dem::from_local(&frame, ground)).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join(DEM_FILE), dem)?;
+    }
     std::fs::write(dir.join("roads.json"), serde_json::to_vec(&city.roads)?)?;
     std::fs::write(dir.join("buildings.json"), serde_json::to_vec(&structures(city))?)?;
 

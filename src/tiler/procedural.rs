@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{Building, City, rings};
+use super::{Building, City, relief, rings};
 use crate::geo::{Cartographic, LocalFrame};
 use crate::protocol::roads::{NodePos, RoadWay, build_graph};
 use crate::tiles::Warnings;
@@ -16,11 +16,13 @@ pub struct ProceduralOptions {
     pub seed: u64,
     /// Where the city stands (default: Futian, Shenzhen).
     pub origin: Cartographic,
+    /// On the relief of [`super::relief`] (a river valley and hills; the default), else on flat ground.
+    pub terrain: bool,
 }
 
 impl ProceduralOptions {
     pub fn new(buildings: usize, seed: u64) -> Self {
-        Self { buildings, seed, origin: Cartographic::from_degrees(114.0579, 22.5431, 0.0) }
+        Self { buildings, seed, origin: Cartographic::from_degrees(114.0579, 22.5431, 0.0), terrain: true }
     }
 }
 
@@ -108,13 +110,21 @@ pub fn generate(o: &ProceduralOptions) -> City {
                 continue;
             }
             let district = district_of(&centres, block, radius);
-            fill_block(&mut rng, &frame, block, district, radius, o.buildings, &mut buildings);
+            fill_block(&mut rng, o, block, district, radius, &mut buildings);
             used_blocks.push(block);
         }
         radius *= 1.25;
     }
     let roads = street_graph(&frame, &used_blocks);
-    City { origin: o.origin, buildings, roads, warnings: Warnings::default() }
+    let mut city =
+        City { origin: o.origin, buildings, roads, ground: None, waterways: Vec::new(), warnings: Warnings::default() };
+    if o.terrain {
+        let (lo, hi) = city.extent_m();
+        city.ground = Some(relief::relief(lo, hi));
+        city.waterways.push(relief::river(lo[0], hi[0]));
+    }
+    city.stand_on_ground();
+    city
 }
 
 fn block_distance((i, j): (i64, i64)) -> f64 {
@@ -167,11 +177,10 @@ fn street_name(axis: char, line: i64) -> String {
 /// Cuts a block into lots and puts a building on each (perimeter lots only in courtyard blocks).
 fn fill_block(
     rng: &mut fastrand::Rng,
-    frame: &LocalFrame,
+    o: &ProceduralOptions,
     (i, j): (i64, i64),
     district: District,
     radius: f64,
-    limit: usize,
     out: &mut Vec<Building>,
 ) {
     let x0 = i as f64 * PITCH_M + half_width_m(i);
@@ -186,7 +195,7 @@ fn fill_block(
     let falloff = (1.0 - 0.5 * block_distance((i, j)) / radius).clamp(0.45, 1.0);
     for a in 0..nx {
         for b in 0..ny {
-            if out.len() >= limit {
+            if out.len() >= o.buildings {
                 return;
             }
             let perimeter = a == 0 || b == 0 || a + 1 == nx || b + 1 == ny;
@@ -210,12 +219,15 @@ fn fill_block(
             let kind = kinds[rng.usize(0..kinds.len())];
             let n = out.len();
             let name = if height_m > 150.0 { format!("{} Tower", street_name('x', i)) } else { String::new() };
-            let c = [0.5 * (bx0 + bx1), 0.5 * (by0 + by1)];
+            if o.terrain && !relief::clear_of_river(&outer) {
+                continue;
+            }
             out.push(Building {
                 id: format!("procedural/{n}"),
                 outer,
                 holes,
-                base_z_m: frame.surface_z(c[0], c[1]),
+                // Set on the ground once the city is laid out.
+                base_z_m: 0.0,
                 min_height_m: 0.0,
                 height_m,
                 levels: Some(((height_m / storey).round() as u32).max(1)),
@@ -319,7 +331,7 @@ mod tests {
         for b in &city.buildings {
             assert!(crate::geo::ring_area_m2(&b.outer) > 10.0, "{} is CCW with area", b.id);
             assert!(b.holes.iter().all(|h| crate::geo::ring_area_m2(h) < 0.0));
-            assert!(b.height_m > 0.0 && b.base_z_m <= 0.0);
+            assert!(b.height_m > 0.0 && relief::clear_of_river(&b.outer), "{}", b.id);
         }
         assert!(
             city.buildings.iter().any(|b| !b.holes.is_empty()) && city.buildings.iter().any(|b| b.outer.len() == 6)
@@ -342,5 +354,28 @@ mod tests {
         assert!(
             g.edges.iter().any(|e| e.class == "primary") && g.edges.iter().all(|e| (e.length_m - PITCH_M).abs() < 1e-6)
         );
+    }
+
+    #[test]
+    fn the_city_stands_on_its_relief() {
+        let city = generate(&ProceduralOptions::new(20_000, 1));
+        let frame = LocalFrame::new(city.origin);
+        let (lo, hi) = city.extent_m();
+        let ground = city.ground.as_ref().expect("a DEM");
+        assert!(ground.grid.extent_m().0 == lo && ground.grid.extent_m().1[0] >= hi[0]);
+        let on_hills =
+            city.buildings.iter().filter(|b| b.base_z_m > frame.surface_z(b.center()[0], b.center()[1]) + 10.0);
+        assert!(on_hills.count() > 100, "buildings climb the hills");
+        for b in &city.buildings {
+            let c = b.center();
+            let under = b.outer.iter().map(|&p| city.ground_m(p)).fold(f64::INFINITY, f64::min);
+            let base = b.base_z_m - frame.surface_z(c[0], c[1]);
+            assert!(base <= under + 1e-9 && base >= under - 1.0, "{} stands on the ground: {base} vs {under}", b.id);
+        }
+        for n in &city.roads.nodes {
+            assert!((n.height_m - relief::ground_m(n.x_m, n.y_m)).abs() < 0.5, "road node {} keeps its height", n.id);
+        }
+        let flat = generate(&ProceduralOptions { terrain: false, ..ProceduralOptions::new(2000, 1) });
+        assert!(flat.ground.is_none() && flat.roads.nodes.iter().all(|n| n.height_m == 0.0));
     }
 }

@@ -7,6 +7,7 @@ use bevy::prelude::*;
 use super::bim::BimModel;
 use super::catalog::CatalogStatus;
 use super::cctv::{ChosenCamera, FeedOverlay};
+use super::drill::Drill;
 use super::markers::{SelectedSensor, SensorMarkers, nearest_symbol};
 use super::origin::FloatingOrigin;
 use super::views::MainView;
@@ -46,7 +47,7 @@ fn report_to_page(
     catalog: Res<CatalogStatus>,
     (markers, selected, origin): (Res<SensorMarkers>, Res<SelectedSensor>, Res<FloatingOrigin>),
     main: Query<(&Camera, &GlobalTransform), With<MainView>>,
-    (cctv, overlays): (Res<ChosenCamera>, Query<(), With<FeedOverlay>>),
+    (cctv, overlays, drill): (Res<ChosenCamera>, Query<(), With<FeedOverlay>>, Res<Drill>),
     models: Query<&BimModel>,
     mut last: Local<Reported>,
 ) {
@@ -83,6 +84,10 @@ fn report_to_page(
         ("bimNodes", models.iter().map(|m| m.tree.as_ref().map_or(0, |t| t.nodes.len())).sum::<usize>().to_string()),
         ("bimShown", models.iter().any(|m| m.shown).to_string()),
         ("bimSections", models.iter().map(|m| m.tools.sections.len()).sum::<usize>().to_string()),
+        ("drillTimeS", drill.open.as_ref().map_or(String::new(), |o| o.session.time_s().to_string())),
+        ("drillCaughtUp", (drill.open.is_some() && drill.caught_up()).to_string()),
+        ("drillWorkS", format!("{:.1}", drill.work_s)),
+        ("drillError", drill.error.clone().unwrap_or_default()),
     ];
     for (k, v) in &values {
         if !last.values.iter().any(|(lk, lv)| lk == k && lv == v) {

@@ -52,6 +52,16 @@ pub async fn get(url: &str) -> Result<Vec<u8>, String> {
     Ok(response.bytes().await.map_err(|e| format!("{url}: {e}"))?.to_vec())
 }
 
+/// Like [`get`], but a 404 is `None`: for files a tileset may leave out.
+pub async fn get_optional(url: &str) -> Result<Option<Vec<u8>>, String> {
+    let response = reqwest::get(url).await.map_err(|e| format!("{url}: {e}"))?;
+    match response.status() {
+        reqwest::StatusCode::NOT_FOUND => Ok(None),
+        s if !s.is_success() => Err(format!("{url}: HTTP {s}")),
+        _ => Ok(Some(response.bytes().await.map_err(|e| format!("{url}: {e}"))?.to_vec())),
+    }
+}
+
 /// A finished fetch for the tileset layer `layer`.
 pub struct Done {
     pub layer: Entity,

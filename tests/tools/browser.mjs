@@ -2,7 +2,8 @@
 // rendered and live sensor readings arrived, screenshots the page and writes what it saw as JSON.
 // Then, with MARKERS_URL set (the same view with the sensor layers shown): screenshots the
 // markers (OUT-markers.png), turns the HUD on (F1), clicks the sensor the page reports nearest
-// the view's centre and records whether its panel opened.
+// the view's centre and records whether its panel opened. With CCTV_URL, BIM_URL and DRILL_URL, a camera's
+// feed, a BIM model and a drill played to its time, each in its own page.
 //   node browser.mjs URL OUT.png OUT.json [TIMEOUT_S]
 // Env: CHROMIUM (default /usr/lib/chromium/chromium), PLAYWRIGHT_CORE (the module's path).
 import { createRequire } from "node:module";
@@ -80,6 +81,7 @@ try {
   if (process.env.MARKERS_URL) out.markers = await markers(process.env.MARKERS_URL);
   if (process.env.CCTV_URL) out.cctv = await cctv(process.env.CCTV_URL);
   if (process.env.BIM_URL) out.bim = await bim(process.env.BIM_URL);
+  if (process.env.DRILL_URL) out.drill = await drill(process.env.DRILL_URL);
 } finally {
   await browser.close();
 }
@@ -119,6 +121,19 @@ async function bim(bimUrl) {
   });
   await page.waitForTimeout(3000);
   await page.screenshot({ path: png.replace(/\.png$/, "-bim.png") });
+  result.dataset = await page.evaluate(() => ({ ...document.body.dataset }));
+  await page.close();
+  return result;
+}
+
+/// A drill opened at start and played to its time: what the simulation cost in this browser, and its picture.
+async function drill(drillUrl) {
+  const { page, result } = await open(drillUrl, 480, 270, () => {
+    const d = document.body.dataset;
+    return d.drillError || (d.drillCaughtUp === "true" && d.settled === "true");
+  });
+  await page.waitForTimeout(3000);
+  await page.screenshot({ path: png.replace(/\.png$/, "-drill.png") });
   result.dataset = await page.evaluate(() => ({ ...document.body.dataset }));
   await page.close();
   return result;

@@ -1,6 +1,6 @@
 //! The drill's hazard on the map, rebuilt when the session's tick changes (at most five times a second while
 //! playing): water by depth over the ground, gas zones by level, the cordon, closed roads, each evacuation route
-//! coloured by its load with the vehicles on it as dots, and the shelters.
+//! coloured by its load with the vehicles on it as violet blocks, and the shelters.
 
 use bevy::asset::RenderAssetUsages;
 use bevy::camera::visibility::RenderLayers;
@@ -13,7 +13,9 @@ use bevy::prelude::*;
 use super::{Drill, OpenDrill};
 use crate::drill::hazard::HazardModel;
 use crate::drill::plume::BREATHING_HEIGHT_M;
+use crate::drill::raster::Raster;
 use crate::drill::session::DrillSession;
+use crate::extrude::ribbon_quads;
 use crate::tiles::UpAxis;
 use crate::tiles::prepare::z_up_from;
 use crate::viewer::origin::GeoTransform;
@@ -22,6 +24,10 @@ use crate::viewer::origin::GeoTransform;
 #[derive(Component, Debug, Clone, Copy)]
 pub struct HazardPart;
 
+/// Vehicles: violet, apart from the routes' green, yellow and red and from the white city.
+const VEHICLE_RGB: [u8; 3] = [150, 60, 255];
+/// Water is drawn this far above its surface, so that shallow water clears the ground tile's triangles.
+const WATER_LIFT_M: f64 = 0.2;
 /// Cells across the drawn water or gas at most (the simulation's grid is averaged down to it).
 const DRAWN_CELLS: usize = 256;
 const EARTH_RADIUS_M: f64 = 6_371_000.0;
@@ -39,26 +45,34 @@ fn rgba(rgb: [u8; 3], a: f32) -> [f32; 4] {
     [rgb[0] as f32 / 255.0, rgb[1] as f32 / 255.0, rgb[2] as f32 / 255.0, a]
 }
 
-/// Water colour by depth: light cyan when shallow to deep blue at 2 m and more.
+/// Flood water by depth: cyan when shallow to navy at 2 m and more (apart from the river's own blue), never
+/// see-through enough to be lost on the ground's grey-green.
 fn water_rgba(depth_m: f64) -> [f32; 4] {
     let t = (depth_m / 2.0).clamp(0.0, 1.0) as f32;
     let mix = |a: f32, b: f32| a + (b - a) * t;
-    [mix(0.55, 0.04), mix(0.85, 0.22), mix(1.0, 0.62), mix(0.55, 0.85)]
+    [mix(0.0, 0.02), mix(0.75, 0.08), mix(0.85, 0.45), mix(0.8, 0.92)]
 }
 
 /// Triangles in the drill's square, local metres (east, north, up) about its centre.
 #[derive(Default)]
-struct Shapes {
+struct Shapes<'a> {
     positions: Vec<[f32; 3]>,
     colours: Vec<[f32; 4]>,
     indices: Vec<u32>,
     centre: [f64; 2],
+    /// Ground heights above the ellipsoid; `None` is flat.
+    ground: Option<&'a Raster>,
 }
 
-impl Shapes {
-    /// The ground's height at a local point (the Earth curving away from the frame's plane).
-    fn ground_z(&self, x: f64, y: f64) -> f64 {
+impl Shapes<'_> {
+    /// The frame's up-coordinate of the ellipsoid under a local point (the Earth curving away from the plane).
+    fn ellipsoid_z(&self, x: f64, y: f64) -> f64 {
         -(x * x + y * y) / (2.0 * EARTH_RADIUS_M)
+    }
+
+    /// The frame's up-coordinate of the ground under a local point.
+    fn ground_z(&self, x: f64, y: f64) -> f64 {
+        self.ellipsoid_z(x, y) + self.ground.and_then(|g| g.sample([x, y])).unwrap_or(0.0)
     }
 
     fn quad(&mut self, corners: [[f64; 3]; 4], colour: [f32; 4]) {
@@ -71,29 +85,26 @@ impl Shapes {
         self.indices.extend_from_slice(&[base, base + 1, base + 2, base, base + 2, base + 3]);
     }
 
-    /// A flat square `side` wide at `lift` above the ground.
-    fn cell(&mut self, [x0, y0]: [f64; 2], side: f64, top: f64, colour: [f32; 4]) {
+    /// A square `side` wide draped `lift` above the ground.
+    fn draped_cell(&mut self, [x0, y0]: [f64; 2], side: f64, lift: f64, colour: [f32; 4]) {
         let (x1, y1) = (x0 + side, y0 + side);
-        let z = |x, y| self.ground_z(x, y) + top;
+        let z = |x, y| self.ground_z(x, y) + lift;
+        let corners = [[x0, y0, z(x0, y0)], [x1, y0, z(x1, y0)], [x1, y1, z(x1, y1)], [x0, y1, z(x0, y1)]];
+        self.quad(corners, colour);
+    }
+
+    /// A level square `side` wide at `height_m` above the ellipsoid (a water surface).
+    fn level_cell(&mut self, [x0, y0]: [f64; 2], side: f64, height_m: f64, colour: [f32; 4]) {
+        let (x1, y1) = (x0 + side, y0 + side);
+        let z = |x, y| self.ellipsoid_z(x, y) + height_m;
         let corners = [[x0, y0, z(x0, y0)], [x1, y0, z(x1, y0)], [x1, y1, z(x1, y1)], [x0, y1, z(x0, y1)]];
         self.quad(corners, colour);
     }
 
     /// A ribbon `width` wide along a polyline, `lift` above the ground.
     fn ribbon(&mut self, points: &[[f64; 2]], width: f64, lift: f64, colour: [f32; 4]) {
-        for s in points.windows(2) {
-            let (p, q) = (s[0], s[1]);
-            let (dx, dy) = (q[0] - p[0], q[1] - p[1]);
-            let len = dx.hypot(dy);
-            if len < 1e-3 {
-                continue;
-            }
-            let (lx, ly) = (-dy / len * width / 2.0, dx / len * width / 2.0);
-            let at = |p: [f64; 2], side: f64| {
-                let (x, y) = (p[0] + lx * side, p[1] + ly * side);
-                [x, y, self.ground_z(x, y) + lift]
-            };
-            self.quad([at(p, -1.0), at(q, -1.0), at(q, 1.0), at(p, 1.0)], colour);
+        for (_, corners) in ribbon_quads(points, width / 2.0) {
+            self.quad(corners.map(|[x, y]| [x, y, self.ground_z(x, y) + lift]), colour);
         }
     }
 
@@ -122,29 +133,27 @@ impl Shapes {
     }
 }
 
-/// The water: each drawn cell at its deepest simulated depth over the ground.
+/// The water: each drawn cell at the highest surface of the simulated cells in it, coloured by their deepest.
 fn water(session: &DrillSession, shapes: &mut Shapes) {
     let HazardModel::Flood(f) = session.hazard() else { return };
     let g = *f.flood.grid();
     let k = g.cols.max(g.rows).div_ceil(DRAWN_CELLS).max(1);
     let depth = f.flood.depth_m();
-    let ground = session.world().ground.as_ref();
     for r in (0..g.rows).step_by(k) {
         for c in (0..g.cols).step_by(k) {
-            let mut deepest = 0.0f64;
+            let (mut deepest, mut surface) = (0.0f64, f64::NEG_INFINITY);
             for rr in r..(r + k).min(g.rows) {
                 for cc in c..(c + k).min(g.cols) {
-                    deepest = deepest.max(depth[g.index(cc, rr)]);
+                    let cell = g.index(cc, rr);
+                    deepest = deepest.max(depth[cell]);
+                    surface = surface.max(f.flood.surface_m(cell).unwrap_or(f64::NEG_INFINITY));
                 }
             }
             if deepest < 0.05 {
                 continue;
             }
             let corner = [g.origin_m[0] + c as f64 * g.cell_m, g.origin_m[1] + r as f64 * g.cell_m];
-            let side = k as f64 * g.cell_m;
-            let centre = [corner[0] + side / 2.0, corner[1] + side / 2.0];
-            let ground_m = ground.and_then(|d| d.sample(centre)).unwrap_or(0.0);
-            shapes.cell(corner, side, ground_m + deepest, water_rgba(deepest));
+            shapes.level_cell(corner, k as f64 * g.cell_m, surface + WATER_LIFT_M, water_rgba(deepest));
         }
     }
 }
@@ -160,11 +169,11 @@ fn gas(session: &DrillSession, shapes: &mut Shapes) {
             let ppm = plume.ppm_at(centre, BREATHING_HEIGHT_M, t);
             if let Some(level) = plume.zone_of_ppm(ppm) {
                 let corner = [grid.origin_m[0] + c as f64 * grid.cell_m, grid.origin_m[1] + r as f64 * grid.cell_m];
-                shapes.cell(corner, grid.cell_m, 0.6, rgba(level_rgb(level), 0.45));
+                shapes.draped_cell(corner, grid.cell_m, 0.6, rgba(level_rgb(level), 0.45));
             }
         }
     }
-    shapes.column(plume.leak.at_m, 2.0, 12.0, rgba([60, 60, 60], 1.0));
+    shapes.column(plume.leak.at_m, 4.0, 30.0, rgba([60, 60, 60], 1.0));
 }
 
 /// The cordon, the closed roads, the evacuation routes by load with their vehicles, and the shelters.
@@ -172,11 +181,11 @@ fn roads_and_people(session: &DrillSession, shapes: &mut Shapes) {
     if let HazardModel::Area { outline_m, .. } = session.hazard() {
         let mut ring = outline_m.clone();
         ring.extend(outline_m.first().copied());
-        shapes.ribbon(&ring, 6.0, 0.8, rgba(level_rgb(0), 0.9));
+        shapes.ribbon(&ring, 12.0, 1.0, rgba(level_rgb(0), 0.9));
     }
     let roads = &session.world().roads;
     for &e in session.closed_edges() {
-        shapes.ribbon(&roads.edges[e].geometry, 8.0, 0.45, rgba([40, 10, 10], 0.95));
+        shapes.ribbon(&roads.edges[e].geometry, 16.0, 0.8, rgba([40, 10, 10], 0.95));
     }
     let Some(evacuation) = session.evacuation() else { return };
     for (k, link) in evacuation.links().iter().enumerate() {
@@ -192,14 +201,13 @@ fn roads_and_people(session: &DrillSession, shapes: &mut Shapes) {
         } else {
             [40, 180, 80]
         };
-        shapes.ribbon(&path, 4.0, 0.5, rgba(colour, 0.9));
+        shapes.ribbon(&path, 10.0, 1.0, rgba(colour, 0.9));
+        // Each cell's vehicles as one block on the road, sized by how many.
         for (cell, &vehicles) in evacuation.link_cells(k).iter().enumerate() {
-            let dots = (vehicles.round() as usize).min(4);
-            for d in 0..dots {
-                let along = (cell as f64 + (d as f64 + 0.5) / dots as f64) * link.cell_m;
-                if let Some(p) = point_along(&path, along) {
-                    shapes.column(p, 1.2, 2.0, rgba([250, 250, 255], 1.0));
-                }
+            if vehicles >= 0.5
+                && let Some(p) = point_along(&path, (cell as f64 + 0.5) * link.cell_m)
+            {
+                shapes.column(p, 1.5 + 0.5 * vehicles.min(6.0), 4.0, rgba(VEHICLE_RGB, 1.0));
             }
         }
     }
@@ -249,7 +257,7 @@ pub fn draw_hazard(
     let Some(OpenDrill { session, frame, .. }) = &drill.open else { return };
     let (lo, hi) = session.grid().extent_m();
     let centre = [0.5 * (lo[0] + hi[0]), 0.5 * (lo[1] + hi[1])];
-    let mut shapes = Shapes { centre, ..default() };
+    let mut shapes = Shapes { centre, ground: session.world().ground.as_ref(), ..default() };
     water(session, &mut shapes);
     gas(session, &mut shapes);
     roads_and_people(session, &mut shapes);

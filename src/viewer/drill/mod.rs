@@ -5,7 +5,9 @@
 //! time budget, so the picture never stalls (on the desktop and in the browser alike).
 
 mod draw;
+mod edit;
 mod panel;
+mod sensors;
 
 use std::sync::Arc;
 
@@ -15,8 +17,9 @@ use bevy::prelude::*;
 use super::DataServer;
 use super::catalog::CatalogStatus;
 use super::feature_state::{FeatureStyle, PropertyStyle};
-use super::fetch::{Answer, get};
+use super::fetch::{Answer, get, get_optional};
 use super::layers::Layer;
+use super::markers::SensorMarkers;
 use super::planning::Scenarios;
 use crate::bim::ComponentStates;
 use crate::drill::session::{DrillSession, TICK_S};
@@ -25,7 +28,10 @@ use crate::feature_state::FeatureState;
 use crate::geo::{Cartographic, LocalFrame};
 use crate::platform::Runtime;
 use crate::protocol::catalog::Scenario;
+use crate::protocol::drill::Drill as DrillSpec;
 use crate::protocol::roads::RoadGraph;
+use crate::terrain::DEM_FILE;
+use crate::terrain::geotiff::read_geotiff;
 
 pub use panel::drill_ui;
 
@@ -76,6 +82,12 @@ pub struct Drill {
     pub speed: f64,
     /// The time the user wants to see; the session catches up tick by tick.
     pub clock_s: f64,
+    /// The open drill's parameters as the panel edits them, until applied.
+    pub draft: Option<DrillSpec>,
+    /// The next click on the map places the hazard's source.
+    pub placing: bool,
+    /// Seconds of simulation work since the drill opened (what catching up cost, for the figures).
+    pub work_s: f64,
     answer: Answer<Result<(DrillWorld, LocalFrame), String>>,
 }
 
@@ -96,28 +108,46 @@ impl Drill {
 
     pub fn close(&mut self) {
         self.open = None;
+        self.work_s = 0.0;
+        self.draft = None;
+        self.placing = false;
         self.loading = None;
         self.playing = false;
         self.clock_s = 0.0;
     }
 }
 
-/// Fetches what a drill acts on: the city tileset's road graph and buildings.
+/// Fetches what a drill acts on: the city tileset's road graph, buildings and DEM (flat ground without one).
 pub fn request_drill(drill: &mut Drill, scenario: &Scenario, server: &DataServer, runtime: &Runtime) {
     let Some(spec) = &scenario.drill else { return };
     drill.close();
     drill.error = None;
     drill.loading = Some(scenario.clone());
     let base = format!("/tiles/{}", spec.tileset);
-    let (roads_url, buildings_url) =
-        (server.at(&format!("{base}/roads.json")), server.at(&format!("{base}/buildings.json")));
+    let [roads_url, buildings_url, dem_url] =
+        ["roads.json", "buildings.json", DEM_FILE].map(|f| server.at(&format!("{base}/{f}")));
+    let (centre_deg, half_size_m) = (spec.center_deg, spec.half_size_m);
     drill.answer.spawn(runtime, async move {
         let roads: RoadGraph = serde_json::from_slice(&get(&roads_url).await?)
             .map_err(|e| format!("{roads_url}: not a road graph: {e}"))?;
         let structures: Vec<Structure> = serde_json::from_slice(&get(&buildings_url).await?)
             .map_err(|e| format!("{buildings_url}: not a list of buildings: {e}"))?;
         let frame = LocalFrame::new(Cartographic::from_degrees(roads.origin_lon_deg, roads.origin_lat_deg, 0.0));
-        Ok((DrillWorld { ground: None, structures, roads, sensors: Vec::new() }, frame))
+        let ground = match get_optional(&dem_url).await? {
+            None => None,
+            Some(bytes) => {
+                let (dem, warnings) = read_geotiff(&bytes).map_err(|e| format!("{dem_url}: {e}"))?;
+                for w in warnings.iter() {
+                    warn!("{dem_url}: {w}");
+                }
+                // The drill's square and a cell around it.
+                let c = frame.to_local(centre_deg[0], centre_deg[1], 0.0);
+                let r = half_size_m + 2.0 * dem.cell_m();
+                let grid = dem.local_grid([c.x - r, c.y - r], [c.x + r, c.y + r], 2.0);
+                Some(dem.to_local(&frame, grid, 0.0))
+            }
+        };
+        Ok((DrillWorld { ground, structures, roads, sensors: Vec::new() }, frame))
     });
 }
 
@@ -144,18 +174,20 @@ fn open_at_start(
     }
 }
 
-/// Builds the session when its world has arrived.
-fn receive_world(mut drill: ResMut<Drill>) {
+/// Builds the session when its world has arrived, with the live sensors the drill drives.
+fn receive_world(mut drill: ResMut<Drill>, markers: Option<Res<SensorMarkers>>) {
     let Some(answer) = drill.answer.take() else { return };
     let Some(scenario) = drill.loading.take() else { return };
-    let opened = answer.and_then(|(world, frame)| {
+    let opened = answer.and_then(|(mut world, frame)| {
         let spec = scenario.drill.clone().ok_or("not a drill")?;
+        world.sensors = markers.map(|m| sensors::driven_sites(&m, &spec, &frame)).unwrap_or_default();
         let session = DrillSession::new(spec, &scenario.kind, world, &frame).map_err(|e| e.to_string())?;
         Ok(OpenDrill { scenario, session, frame })
     });
     match opened {
         Ok(open) => {
             info!("drill {} open: {} buildings in its square", open.scenario.id, open.session.affected().len());
+            drill.draft = Some(open.session.spec().clone());
             drill.open = Some(open);
         }
         Err(e) => {
@@ -178,9 +210,22 @@ fn advance(time: Res<Time<Real>>, settings: Res<DrillSettings>, mut drill: ResMu
     }
     open.session.rewind(drill.clock_s);
     let target = (drill.clock_s.min(duration) / TICK_S).floor() * TICK_S;
+    if open.session.time_s() >= target {
+        return;
+    }
     let started = Instant::now();
     while open.session.time_s() < target && started.elapsed().as_secs_f64() * 1e3 < settings.budget_ms {
         open.session.advance_tick();
+    }
+    drill.work_s += started.elapsed().as_secs_f64();
+    if open.session.time_s() >= target {
+        let t = open.session.time_s();
+        info!(
+            "drill {} at {t} s after {:.1} s of simulation ({:.0}× real time)",
+            open.scenario.id,
+            drill.work_s,
+            t / drill.work_s.max(1e-9)
+        );
     }
 }
 
@@ -230,7 +275,17 @@ impl Plugin for DrillPlugin {
             .init_resource::<FeatureStyle>()
             .add_systems(
                 Update,
-                (open_at_start, receive_world, advance, style_affected, draw::draw_hazard).chain().in_set(DrillSystems),
+                (
+                    open_at_start,
+                    receive_world,
+                    edit::place_source,
+                    advance,
+                    style_affected,
+                    sensors::drive_sensors,
+                    draw::draw_hazard,
+                )
+                    .chain()
+                    .in_set(DrillSystems),
             );
     }
 }

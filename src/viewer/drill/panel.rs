@@ -1,10 +1,10 @@
 //! The drill panel (egui): open a catalog drill; play, pause, speed and scrub its clock; its events (a click
-//! jumps there); its numbers beside the scene; the report saved as JSON and CSV.
+//! jumps there); its numbers beside the scene; its parameters and source; the report saved as JSON and CSV.
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 
-use super::{Drill, request_drill};
+use super::{Drill, edit, request_drill};
 use crate::drill::report::DrillReport;
 use crate::drill::session::{EventKind, Figures};
 use crate::platform::Runtime;
@@ -70,6 +70,9 @@ fn open_drill_ui(ui: &mut egui::Ui, drill: &mut Drill, saved: &mut Option<String
         ui.strong(&name);
         close = ui.button("Close").clicked();
     });
+    if let Some(e) = &drill.error {
+        ui.colored_label(egui::Color32::from_rgb(230, 80, 60), e);
+    }
     ui.horizontal(|ui| {
         let label = if drill.playing { "⏸ Pause" } else { "▶ Play" };
         if ui.button(label).clicked() {
@@ -117,6 +120,11 @@ fn open_drill_ui(ui: &mut egui::Ui, drill: &mut Drill, saved: &mut Option<String
         }
     });
     ui.separator();
+    let mut apply = false;
+    if let Some(draft) = &mut drill.draft {
+        let placing = &mut drill.placing;
+        egui::CollapsingHeader::new("Parameters").show(ui, |ui| apply = edit::parameters_ui(ui, draft, placing));
+    }
     ui.horizontal(|ui| {
         if ui.button("Save report (JSON + CSV)").clicked() {
             let report = DrillReport::of(session, &name, &kind);
@@ -129,6 +137,10 @@ fn open_drill_ui(ui: &mut egui::Ui, drill: &mut Drill, saved: &mut Option<String
     });
     if let Some(s) = saved {
         ui.label(egui::RichText::new(s.as_str()).small());
+    }
+    if apply && let (Some(open), Some(draft)) = (&mut drill.open, drill.draft.clone()) {
+        let result = edit::replan(open, draft);
+        drill.error = result.err();
     }
     if let Some(t) = jump {
         drill.clock_s = t;

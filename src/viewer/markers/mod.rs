@@ -61,6 +61,8 @@ pub struct SensorMarkers {
     pub paced: Paced,
     /// Instances rebuilt since the start (chunks × times), for the bench and the tests.
     pub rebuilt: u64,
+    /// Sensors an open drill drives: their live readings wait until it closes.
+    pub drilled: std::collections::HashSet<u32>,
 }
 
 impl SensorMarkers {
@@ -116,7 +118,10 @@ fn ingest(
                     }
                 }
             }
-            SensorNews::Readings { readings, .. } => markers.paced.push_readings(readings.iter().copied()),
+            SensorNews::Readings { readings, .. } => {
+                let drilled = &markers.drilled;
+                markers.paced.push_readings(readings.iter().filter(|r| !drilled.contains(&r.0)).copied());
+            }
         }
     }
     markers.paced.apply(&mut markers.chunks, settings.pace.readings_per_frame);
