@@ -17,6 +17,7 @@ pub mod scenario;
 pub mod terrain;
 pub mod theme;
 pub mod tiles;
+pub mod wall;
 
 /// Wire formats shared with the data server (the `citytwin-protocol` crate in `src/protocol/`).
 pub use citytwin_protocol as protocol;
