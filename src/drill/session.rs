@@ -326,7 +326,11 @@ impl DrillSession {
         let at = |time_s: f64, text: String| DrillEvent { time_s: time_s.max(0.0), kind: EventKind::Incident, text };
         let mut events = match &spec.hazard {
             Hazard::Flood { inflows, rain_mm_h, .. } => {
-                let first = |points: &[[f64; 2]]| points.iter().find(|p| p[1] > 0.0).map(|p| p[0]);
+                // A source starts where its series leaves zero: at the last zero point before the first flow.
+                let first = |points: &[[f64; 2]]| {
+                    let k = points.iter().position(|p| p[1] > 0.0)?;
+                    Some(points[k.saturating_sub(1)][0])
+                };
                 let sources = inflows.iter().filter_map(|i| {
                     let text = if i.kind == "breach" { "Levee breach" } else { "The river rises" };
                     first(&i.discharge_m3_s).map(|s| at(s, text.into()))

@@ -119,6 +119,8 @@ fn scrubbing_back_replays_the_same_flood() {
     let (at_1200, events, figures) = (depth(&session), session.events().to_vec(), session.figures().to_vec());
     let evacuation = session.evacuation().unwrap().summary();
     assert!(at_1200.iter().any(|h| *h > 0.3));
+    let breach = events.iter().find(|e| e.text == "Levee breach").map(|e| e.time_s);
+    assert_eq!(breach, Some(300.0), "the breach starts where its discharge leaves zero");
     session.seek(420.0);
     assert_eq!(session.figures().len(), 8, "0 to 7 minutes");
     assert!(session.evacuation().is_none(), "before the order");

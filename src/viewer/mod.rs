@@ -167,7 +167,8 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
             (frame_first_tileset, fly_home, camera::controls, camera::apply).chain().before(TilesSystems::Select),
         )
         .add_message::<FeaturePicked>()
-        .add_systems(Update, (picking::pick, picking::follow_picks).chain())
+        // Before the drill's systems, which end a placing click.
+        .add_systems(Update, (picking::pick, picking::follow_picks).chain().before(DrillSystems))
         .add_systems(Update, markers::pick_sensor.before(markers::MarkersSystems))
         .add_systems(Update, cctv::pick_camera.before(cctv::CctvSystems))
         .add_systems(Update, (hud::frame_times, hud::toggle))

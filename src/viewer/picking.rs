@@ -90,7 +90,8 @@ pub fn click(
 }
 
 /// A click (not the end of an orbit drag, and not on a panel) casts a ray from the view under the
-/// cursor against the shown tiles' triangles (hidden features let it through) and says what it hit.
+/// cursor against the shown tiles' triangles (hidden features let it through) and says what it hit;
+/// not while the click places a drill's source.
 pub fn pick(
     (buttons, mut press): (Res<ButtonInput<MouseButton>>, Local<Option<Vec2>>),
     windows: Query<&Window, With<PrimaryWindow>>,
@@ -98,8 +99,11 @@ pub fn pick(
     parts: Query<(&TilePart, &GlobalTransform, &GeoTransform, &Visibility, &MeshMaterial3d<TileMaterial>)>,
     (sets, style, materials, origin): (Tilesets, Res<FeatureStyle>, Res<Assets<TileMaterial>>, Res<FloatingOrigin>),
     mut egui: bevy_egui::EguiContexts,
-    mut picks: MessageWriter<FeaturePicked>,
+    (mut picks, drill): (MessageWriter<FeaturePicked>, Option<Res<super::Drill>>),
 ) {
+    if drill.is_some_and(|d| d.placing) {
+        return;
+    }
     let Some(cursor) = click(&buttons, &mut press, &windows, &mut egui) else { return };
     let Some((camera, cam_t, at)) = super::views::view_under(cameras.iter(), cursor) else { return };
     let Ok(ray) = camera.viewport_to_world(cam_t, at) else { return };
