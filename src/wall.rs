@@ -41,6 +41,24 @@ pub struct WallLayout {
     pub fov_y_deg: f64,
     #[serde(default)]
     pub nodes: Vec<WallNode>,
+    /// Panels pinned to screens (`[[overlays]] panel = "alarms", screen = [3, 0]`).
+    #[serde(default)]
+    pub overlays: Vec<WallOverlay>,
+}
+
+/// A panel pinned to one screen of the wall, over the picture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WallOverlay {
+    pub panel: WallPanel,
+    pub screen: [u32; 2],
+}
+
+/// What a pinned panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WallPanel {
+    /// The live sensors' newest alarms.
+    Alarms,
 }
 
 fn default_fov_y_deg() -> f64 {
@@ -73,6 +91,9 @@ impl WallLayout {
         }
         if !(self.fov_y_deg > 1.0 && self.fov_y_deg < 170.0) {
             return Err("fov_y_deg lies between 1° and 170°".into());
+        }
+        if let Some(o) = self.overlays.iter().find(|o| o.screen[0] >= self.columns || o.screen[1] >= self.rows) {
+            return Err(format!("a {:?} panel on screen {:?}, which is not on the wall", o.panel, o.screen));
         }
         let mut driven = vec![false; screens];
         for n in &self.nodes {
@@ -123,6 +144,13 @@ impl WallLayout {
         let [w, h] = self.size_mm();
         let [px, py] = self.px_per_mm();
         [w * px, h * py]
+    }
+
+    /// A screen's place in the whole wall's picture (`union_viewport_px`): its top-left corner, pixels.
+    pub fn screen_offset_px(&self, screen: [u32; 2]) -> [f64; 2] {
+        let r = self.screen_rect(screen);
+        let [px, py] = self.px_per_mm();
+        [r.x_mm * px, r.y_mm * py]
     }
 
     /// The view every node selects tiles against: the master's eye with the whole wall's field of view and
@@ -186,7 +214,8 @@ mod tests {
             bezel_mm: [1.8, 1.7, 1.8, 1.7],
         };
         let nodes = (0..3).map(|c| WallNode { name: format!("pc{c}"), screens: vec![[c, 0], [c, 1]] }).collect();
-        WallLayout { columns: 3, rows: 2, screen, fov_y_deg: 40.0, nodes }
+        let overlays = vec![WallOverlay { panel: WallPanel::Alarms, screen: [2, 0] }];
+        WallLayout { columns: 3, rows: 2, screen, fov_y_deg: 40.0, nodes, overlays }
     }
 
     fn eye() -> ViewState {
@@ -263,6 +292,9 @@ mod tests {
             [[nodes]]
             name = "pc2"
             screens = [[2, 0], [2, 1]]
+            [[overlays]]
+            panel = "alarms"
+            screen = [2, 0]
         "#;
         let read: WallLayout = toml::from_str(text).unwrap();
         assert_eq!(read, wall());
@@ -280,6 +312,8 @@ mod tests {
         let none = WallLayout { nodes: Vec::new(), ..wall() };
         assert_eq!(none.screens_of("anyone").map(|s| s.len()), Some(6));
         assert!(WallLayout { columns: 0, ..wall() }.check().is_err());
+        let off_wall = vec![WallOverlay { panel: WallPanel::Alarms, screen: [0, 2] }];
+        assert!(WallLayout { overlays: off_wall, ..wall() }.check().unwrap_err().contains("not on the wall"));
         let bezel = ScreenSpec { bezel_mm: [-1.0, 0.0, 0.0, 0.0], ..wall().screen };
         assert!(WallLayout { screen: bezel, ..wall() }.check().is_err());
     }

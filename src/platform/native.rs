@@ -118,9 +118,28 @@ pub fn save_text(name: &str, text: &str) -> Result<String, String> {
     Ok(path.display().to_string())
 }
 
-/// Bevy's default plugins with this window.
-pub fn default_plugins(window: Window) -> PluginGroupBuilder {
-    DefaultPlugins.set(WindowPlugin { primary_window: Some(window), ..default() }).disable::<bevy::log::LogPlugin>()
+/// Bevy's default plugins with this window, or with none at all (`None`: no winit, the frame loop
+/// runs on its own and the views render into an image; for machines with no display).
+pub fn default_plugins(window: Option<Window>) -> PluginGroupBuilder {
+    let plugins = DefaultPlugins.build().disable::<bevy::log::LogPlugin>();
+    match window {
+        Some(window) => plugins.set(WindowPlugin { primary_window: Some(window), ..default() }),
+        None => plugins
+            .set(WindowPlugin {
+                primary_window: None,
+                exit_condition: bevy::window::ExitCondition::DontExit,
+                close_when_requested: false,
+                ..default()
+            })
+            .disable::<bevy::winit::WinitPlugin>()
+            .add(bevy::app::ScheduleRunnerPlugin::run_loop(std::time::Duration::ZERO)),
+    }
+}
+
+/// Draws each frame before the next one begins (no pipelined rendering): for frames locked to a
+/// video wall's, whose swap waits for the master while the next frame waits for its state.
+pub fn unpipelined(plugins: PluginGroupBuilder) -> PluginGroupBuilder {
+    plugins.disable::<bevy::render::pipelined_rendering::PipelinedRenderingPlugin>()
 }
 
 /// The browser build's entry point, run natively: says where to go instead.

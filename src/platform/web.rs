@@ -124,15 +124,21 @@ impl Drop for Socket {
     }
 }
 
-/// Bevy's default plugins drawing into the page's `#citytwin` canvas, sized to its parent.
-pub fn default_plugins(window: Window) -> PluginGroupBuilder {
+/// Bevy's default plugins drawing into the page's `#citytwin` canvas, sized to its parent (a page
+/// always has its canvas: `None` is a window like any other).
+pub fn default_plugins(window: Option<Window>) -> PluginGroupBuilder {
     let window = Window {
         canvas: Some("#citytwin".into()),
         fit_canvas_to_parent: true,
         prevent_default_event_handling: true,
-        ..window
+        ..window.unwrap_or_default()
     };
     DefaultPlugins.set(WindowPlugin { primary_window: Some(window), ..default() })
+}
+
+/// The browser renders each frame before the next one already.
+pub fn unpipelined(plugins: PluginGroupBuilder) -> PluginGroupBuilder {
+    plugins
 }
 
 fn js_err(e: JsValue) -> anyhow::Error {

@@ -1,5 +1,5 @@
 //! citytwin-protocol: wire formats shared by the data server and the viewer: the layer catalog,
-//! sensor kinds, the live stream's messages, the road graph and emergency drills. Engine-free serde types only;
+//! sensor kinds, the live stream's messages, the road graph, emergency drills and the video wall's frame lock. Engine-free serde types only;
 //! its own crate so that the server needs no other part of citytwin.
 
 pub mod catalog;
@@ -8,3 +8,4 @@ pub mod live;
 pub mod live_binary;
 pub mod roads;
 pub mod sensors;
+pub mod wall;

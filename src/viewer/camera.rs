@@ -25,6 +25,10 @@ pub struct GeoCamera {
     pivot: Option<DVec3>,
 }
 
+/// The camera is driven from elsewhere (a video wall's master): mouse and keys leave it alone.
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct CameraLocked;
+
 /// A smooth move to a target pose.
 #[derive(Debug, Clone)]
 pub struct Flight {
@@ -246,7 +250,11 @@ pub fn controls(
     scroll: Res<AccumulatedMouseScroll>,
     windows: Query<&Window, With<PrimaryWindow>>,
     mut egui: bevy_egui::EguiContexts,
+    locked: Option<Res<CameraLocked>>,
 ) {
+    if locked.is_some() {
+        return;
+    }
     let dt = time.delta_secs_f64();
     if cam.advance_flight(dt) {
         return;

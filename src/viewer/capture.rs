@@ -17,6 +17,7 @@ use super::camera::{Bookmark, GeoCamera};
 use super::drill::{Drill, DrillStart};
 use super::fetch::Fetcher;
 use super::tiles::Tilesets;
+use super::views::Offscreen;
 
 #[derive(Resource, Debug, Clone, Default)]
 pub struct CaptureSettings {
@@ -30,6 +31,15 @@ pub struct CaptureSettings {
 /// Render pipelines still compiling, written by the render world.
 #[derive(Resource, Clone, Default)]
 struct WaitingPipelines(Arc<AtomicUsize>);
+
+/// Whether the view has settled (tiles in, pipelines built, the drill caught up): what a
+/// screenshot waits for, and what a wall's follower reports to its master.
+#[derive(Resource, Debug, Clone, Copy, Default)]
+pub struct ViewSettled(pub bool);
+
+/// When present, the screenshot is taken on this cue (a wall's frame) rather than once settled.
+#[derive(Resource, Debug, Clone, Copy, Default)]
+pub struct CaptureCue(pub bool);
 
 #[derive(Resource, Default)]
 struct CaptureState {
@@ -46,7 +56,10 @@ pub struct CapturePlugin;
 impl Plugin for CapturePlugin {
     fn build(&self, app: &mut App) {
         let waiting = WaitingPipelines::default();
-        app.insert_resource(waiting.clone()).init_resource::<CaptureState>().add_systems(Last, capture);
+        app.insert_resource(waiting.clone())
+            .init_resource::<CaptureState>()
+            .init_resource::<ViewSettled>()
+            .add_systems(Last, capture);
         if let Some(render) = app.get_sub_app_mut(RenderApp) {
             render.insert_resource(waiting).add_systems(Render, count_waiting.in_set(RenderSystems::Cleanup));
         }
@@ -61,11 +74,11 @@ fn count_waiting(cache: Option<Res<PipelineCache>>, waiting: Res<WaitingPipeline
 }
 
 fn capture(
-    settings: Res<CaptureSettings>,
-    mut state: ResMut<CaptureState>,
-    waiting: Res<WaitingPipelines>,
+    (settings, mut state): (Res<CaptureSettings>, ResMut<CaptureState>),
+    (waiting, mut settled): (Res<WaitingPipelines>, ResMut<ViewSettled>),
     (bench, cam, bim): (Option<Res<Bench>>, Res<GeoCamera>, Option<Res<BimAtStart>>),
     (drill, drill_start, sets): (Res<Drill>, Option<Res<DrillStart>>, Tilesets),
+    (cue, offscreen): (Option<Res<CaptureCue>>, Option<Res<Offscreen>>),
     mut commands: Commands,
     mut exit: MessageWriter<AppExit>,
 ) {
@@ -77,23 +90,23 @@ fn capture(
         exit.write(AppExit::Success);
         return;
     }
-    if let Some(path) = &settings.screenshot
-        && !state.requested
-        && bench.is_none_or(|b| b.done)
-        && state.frames >= settings.after_frames
-        && cam.flight.is_none()
+    settled.0 = cam.flight.is_none()
         && bim.is_none_or(|b| b.0.is_none())
         && state.drill_frames >= 5
         && sets.settled(5)
-        && state.quiet_frames >= 10
+        && state.quiet_frames >= 10;
+    let due = cue.map_or(settled.0 && state.frames >= settings.after_frames, |c| c.0);
+    if let Some(path) = &settings.screenshot
+        && !state.requested
+        && bench.is_none_or(|b| b.done)
+        && due
     {
         state.requested = true;
         let saved = state.saved.clone();
-        commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path.clone())).observe(
-            move |_: On<ScreenshotCaptured>| {
-                saved.store(true, Ordering::Release);
-            },
-        );
+        let shot = offscreen.map_or_else(Screenshot::primary_window, |o| Screenshot::image(o.image.clone()));
+        commands.spawn(shot).observe(save_to_disk(path.clone())).observe(move |_: On<ScreenshotCaptured>| {
+            saved.store(true, Ordering::Release);
+        });
         info!("taking the screenshot after {} frames", state.frames);
         // What it took to get here: for the streaming figures of a view.
         for t in sets.iter() {

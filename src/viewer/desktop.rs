@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::camera::Bookmark;
 use super::capture::{CapturePlugin, CaptureSettings};
+use super::wall::WallStart;
 use super::{DataServer, TilesSettings, ViewerConfig, embedded};
 use super::{DrillStart, PlanningStart};
 use crate::platform::Runtime;
@@ -37,9 +38,34 @@ pub struct ViewerArgs {
     /// Borderless fullscreen on the primary monitor (video walls).
     #[arg(long)]
     pub fullscreen: bool,
-    /// Window size, e.g. 1280x720.
+    /// Window size, e.g. 1280x720 (on a wall's screen: the screen's resolution).
     #[arg(long, value_name = "WxH")]
     pub size: Option<String>,
+    /// No window and no winit: render into an image of `--size` (machines with no display, tests,
+    /// GPU benchmarks); screenshots come from the image.
+    #[arg(long)]
+    pub offscreen: bool,
+    /// A video wall file (TOML): with `--screen`, show that screen's part of the whole wall's picture;
+    /// without, the whole wall's picture (the operator's console).
+    #[arg(long, value_name = "FILE")]
+    pub wall: Option<PathBuf>,
+    /// The wall's screen this node drives, COLUMN,ROW (0,0 at the top left).
+    #[arg(long, value_name = "COL,ROW", requires = "wall")]
+    pub screen: Option<String>,
+    /// The wall file's node this machine is, when it drives one screen (instead of `--screen`; a node
+    /// with several screens runs one viewer per screen).
+    #[arg(long, value_name = "NAME", requires = "wall", conflicts_with = "screen")]
+    pub node: Option<String>,
+    /// Drive the wall: be its master (the operator's console) and lock its followers' frames, listening here.
+    #[arg(long, value_name = "HOST:PORT", requires = "wall", conflicts_with_all = ["screen", "node"])]
+    pub wall_listen: Option<String>,
+    /// Follow the wall's master at this address: take its camera, layers and drill, and present in lockstep.
+    #[arg(long, value_name = "HOST:PORT", requires = "wall")]
+    pub wall_master: Option<String>,
+    /// With `--wall-listen`: once every screen has its follower and all have settled, the followers save
+    /// their `--screenshot` of one and the same frame.
+    #[arg(long, requires = "wall_listen")]
+    pub wall_capture: bool,
     /// Save a screenshot here once the view has settled, then exit.
     #[arg(long)]
     pub screenshot: Option<PathBuf>,
@@ -113,6 +139,7 @@ struct Resolved {
     size: (u32, u32),
     camera: Option<Bookmark>,
     data_server: Option<DataServer>,
+    wall: Option<WallStart>,
 }
 
 fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
@@ -127,6 +154,13 @@ fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
         cache_mb: args.cache_mb.or(file.cache_mb),
         fullscreen: args.fullscreen || file.fullscreen,
         size: args.size.or(file.size),
+        offscreen: args.offscreen || file.offscreen,
+        wall: args.wall.or(file.wall),
+        screen: args.screen.or(file.screen),
+        node: args.node.or(file.node),
+        wall_listen: args.wall_listen.or(file.wall_listen),
+        wall_master: args.wall_master.or(file.wall_master),
+        wall_capture: args.wall_capture || file.wall_capture,
         screenshot: args.screenshot.or(file.screenshot),
         after_frames: args.after_frames.or(file.after_frames),
         exit_after_frames: args.exit_after_frames.or(file.exit_after_frames),
@@ -153,6 +187,7 @@ fn merge(mut args: ViewerArgs) -> anyhow::Result<ViewerArgs> {
 fn resolve(args: &ViewerArgs) -> anyhow::Result<Resolved> {
     let tiles = TilesSettings::from_options(args.max_sse, args.cache_mb)
         .map_err(|e| anyhow::anyhow!("--max-sse / --cache-mb: {e}"))?;
+    let wall = WallStart::from_args(args)?;
     let size = match &args.size {
         Some(s) => {
             let (w, h) = s.split_once('x').context("--size is WxH, e.g. 1280x720")?;
@@ -160,7 +195,16 @@ fn resolve(args: &ViewerArgs) -> anyhow::Result<Resolved> {
             anyhow::ensure!((64..=16384).contains(&w) && (64..=16384).contains(&h), "--size out of range");
             (w, h)
         }
-        None => (1280, 720),
+        None => match &wall {
+            Some(w) => {
+                let [px_w, px_h] = match w.view.screen {
+                    Some(_) => [w.view.layout.screen.width_px as f64, w.view.layout.screen.height_px as f64],
+                    None => w.view.layout.union_viewport_px(),
+                };
+                (px_w.round() as u32, px_h.round() as u32)
+            }
+            None => (1280, 720),
+        },
     };
     let camera = args.camera.as_deref().map(Bookmark::parse).transpose()?;
     if let Some(sun) = &args.sun {
@@ -185,7 +229,7 @@ fn resolve(args: &ViewerArgs) -> anyhow::Result<Resolved> {
         embedded = Some(e);
     }
     // The data server's catalog (the embedded one's too) is read by the app, asynchronously.
-    Ok(Resolved { tilesets, embedded, tiles, size, camera, data_server })
+    Ok(Resolved { tilesets, embedded, tiles, size, camera, data_server, wall })
 }
 
 /// Keeps the embedded data server alive as long as the app.
@@ -209,6 +253,8 @@ pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
         Window { title: "citytwin".into(), resolution: WindowResolution::new(r.size.0, r.size.1), mode, ..default() };
     let config = ViewerConfig {
         window,
+        offscreen: args.offscreen,
+        lockstep: args.wall_master.is_some(),
         tilesets: r.tilesets,
         catalog_tilesets: true,
         tiles: r.tiles,
@@ -239,6 +285,9 @@ pub fn run(args: ViewerArgs) -> anyhow::Result<()> {
         bench_flight: args.bench_flight,
     })
     .add_plugins(CapturePlugin);
+    if let Some(wall) = r.wall {
+        wall.add_to(&mut app)?;
+    }
     if let Some(e) = r.embedded {
         app.insert_resource(EmbeddedServer(e));
     }

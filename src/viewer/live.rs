@@ -365,7 +365,7 @@ pub fn live_panel_ui(
 }
 
 /// The panel's content; returns the sensor of an alarm clicked.
-fn live_ui(ui: &mut egui::Ui, live: &Live) -> Option<u32> {
+pub fn live_ui(ui: &mut egui::Ui, live: &Live) -> Option<u32> {
     let status = match &live.status {
         LiveStatus::Off => return None,
         LiveStatus::Connecting => "connecting…".to_owned(),

@@ -30,12 +30,14 @@ mod planning;
 mod theme;
 mod tiles;
 mod views;
+#[cfg(feature = "viewer")]
+pub mod wall;
 
 use bevy::prelude::*;
 use bevy::transform::TransformSystems;
 use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
 
-pub use camera::{Bookmark, GeoCamera, OwnCamera};
+pub use camera::{Bookmark, CameraLocked, GeoCamera, OwnCamera};
 #[cfg(feature = "viewer")]
 pub use desktop::{EmbeddedServer, ViewerArgs, run};
 pub use drill::{Drill, DrillPlugin, DrillStart, DrillSystems};
@@ -46,7 +48,7 @@ pub use live::{Live, LivePlugin, LiveSettings, LiveStatus, SensorChosen, SensorN
 pub use look::{DAY_SKY, NIGHT_SKY};
 pub use planning::{Planning, PlanningPlugin, PlanningStart, PlanningSystems, Scenarios};
 pub use tiles::{TileLayer, TilePart, TilesPlugin, TilesSettings, TilesSystems, TilesTotals, Tilesets};
-pub use views::{MAIN_VIEW_LAYER, MainView, SECOND_VIEW_LAYER, SecondView, ViewLayout};
+pub use views::{MAIN_VIEW_LAYER, MainView, Offscreen, SECOND_VIEW_LAYER, SecondView, ViewLayout, WallView};
 
 pub use hud::Attribution;
 use hud::FrameTimes;
@@ -59,6 +61,10 @@ use crate::platform::Runtime;
 /// Everything a viewer needs to start, on any platform.
 pub struct ViewerConfig {
     pub window: Window,
+    /// No window: the views render into an image of the window's size (screenshots come from it).
+    pub offscreen: bool,
+    /// Each frame is drawn and presented before the next begins (a video wall's follower).
+    pub lockstep: bool,
     /// Tileset layers to stream (absolute URLs), besides the catalog's.
     pub tilesets: Vec<crate::protocol::catalog::TilesetLayer>,
     /// Whether the catalog's tilesets stream too.
@@ -133,7 +139,13 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
     let cam = config.camera.as_ref().map(GeoCamera::at);
     let origin_at = cam.as_ref().map_or(glam::DVec3::new(crate::geo::WGS84.a_m, 0.0, 0.0), |c| c.position_ecef);
     let mut app = App::new();
-    app.add_plugins(crate::platform::default_plugins(config.window).set(mesh::render_plugin()));
+    let size = UVec2::new(config.window.resolution.physical_width(), config.window.resolution.physical_height());
+    let window = (!config.offscreen).then_some(config.window);
+    let plugins = crate::platform::default_plugins(window).set(mesh::render_plugin());
+    app.add_plugins(if config.lockstep { crate::platform::unpipelined(plugins) } else { plugins });
+    if config.offscreen {
+        app.insert_resource(views::Offscreen::new(size));
+    }
     mesh::frugal_mesh_buffers(&mut app);
     app.add_plugins(EguiPlugin::default())
         // egui draws from a camera of its own (`views`), over every view.
@@ -164,7 +176,9 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .add_systems(Update, views::layout_views)
         .add_systems(
             Update,
-            (frame_first_tileset, fly_home, camera::controls, camera::apply).chain().before(TilesSystems::Select),
+            (frame_first_tileset, fly_home, camera::controls, views::wall_fov, camera::apply)
+                .chain()
+                .before(TilesSystems::Select),
         )
         .add_message::<FeaturePicked>()
         // Before the drill's systems, which end a placing click.
@@ -234,14 +248,17 @@ fn home_view(sets: &Tilesets, sources: &Query<&catalog::LayerSource>) -> Option<
     Some(GeoCamera::looking_at(centre, framing_radius(radius)))
 }
 
-/// Frames the first tileset once its root is known (unless `--camera` was given).
+/// Frames the first tileset once its root is known (unless `--camera` was given or the camera is
+/// driven from elsewhere).
 fn frame_first_tileset(
     mut pending: ResMut<FrameFirstTileset>,
     sets: Tilesets,
     sources: Query<&catalog::LayerSource>,
     mut cam: ResMut<GeoCamera>,
+    locked: Option<Res<CameraLocked>>,
 ) {
     if pending.0
+        && locked.is_none()
         && let Some(home) = home_view(&sets, &sources)
     {
         *cam = home;
@@ -255,8 +272,9 @@ fn fly_home(
     sets: Tilesets,
     sources: Query<&catalog::LayerSource>,
     mut cam: ResMut<GeoCamera>,
+    locked: Option<Res<CameraLocked>>,
 ) {
-    if !keys.just_pressed(KeyCode::KeyF) {
+    if !keys.just_pressed(KeyCode::KeyF) || locked.is_some() {
         return;
     }
     if let Some(to) = home_view(&sets, &sources).and_then(|home| home.bookmark()) {

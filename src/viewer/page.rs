@@ -30,6 +30,8 @@ pub fn config_from_page(origin: &str, search: &str) -> anyhow::Result<ViewerConf
     let camera = get("camera").map(|c| Bookmark::parse(&c)).transpose()?;
     Ok(ViewerConfig {
         window: Window { title: "citytwin".into(), ..default() },
+        offscreen: false,
+        lockstep: false,
         // The catalog's tilesets stream unless the page names others.
         catalog_tilesets: tilesets.is_empty(),
         tilesets,

@@ -277,6 +277,8 @@ type ViewCameras<'w, 's> =
 struct ViewSources<'w, 's> {
     cam: Res<'w, GeoCamera>,
     windows: Query<'w, 's, &'static Window, With<PrimaryWindow>>,
+    offscreen: Option<Res<'w, super::views::Offscreen>>,
+    wall: Option<Res<'w, super::views::WallView>>,
     views: ViewCameras<'w, 's>,
 }
 
@@ -285,8 +287,8 @@ impl ViewSources<'_, '_> {
     /// own camera or the main one. A swipe's two halves are parts of one whole picture, so each
     /// selects for the whole. A headless app with no view selects for one window-sized view.
     fn states(&self) -> (Option<ViewState>, Option<ViewState>) {
-        let window_px =
-            self.windows.single().map_or([1280.0, 720.0], |w| [w.physical_width() as f64, w.physical_height() as f64]);
+        let window_px = super::views::surface_size(self.windows.single().ok(), self.offscreen.as_deref())
+            .map_or([1280.0, 720.0], |s| [s.x as f64, s.y as f64]);
         let viewport = |c: &Camera| match (&c.sub_camera_view, &c.viewport) {
             (Some(sub), _) => [sub.full_size.x as f64, sub.full_size.y as f64],
             (None, Some(v)) => [v.physical_size.x as f64, v.physical_size.y as f64],
@@ -294,7 +296,12 @@ impl ViewSources<'_, '_> {
         };
         let state = |c: &Camera, own: Option<&OwnCamera>| {
             let [w, h] = viewport(c);
-            own.map_or(&*self.cam, |o| &o.0).view_state([w.max(1.0), h.max(1.0)])
+            let whole = own.map_or(&*self.cam, |o| &o.0).view_state([w.max(1.0), h.max(1.0)]);
+            // A wall's screen culls to its own part and picks detail for the whole wall.
+            match self.wall.as_ref().and_then(|v| Some((&v.layout, v.screen?))) {
+                Some((layout, screen)) => layout.screen_view(&whole, screen),
+                None => whole,
+            }
         };
         let active = |want_main: bool| {
             self.views.iter().find(|(c, main, _)| *main == want_main && c.is_active).map(|(c, _, own)| state(c, own))

@@ -3,8 +3,9 @@
 //! them shows goes on its render layer. egui draws over all of them from a camera of its own.
 
 use bevy::camera::visibility::RenderLayers;
-use bevy::camera::{SubCameraView, Viewport};
+use bevy::camera::{RenderTarget, SubCameraView, Viewport};
 use bevy::prelude::*;
+use bevy::render::render_resource::TextureFormat;
 use bevy::window::PrimaryWindow;
 use bevy_egui::PrimaryEguiContext;
 
@@ -28,6 +29,58 @@ pub enum ViewLayout {
     Swipe { divider: f32 },
     /// Two whole pictures, the main view on the left.
     SideBySide,
+}
+
+/// The windowless mode: no window and no winit; every view renders into `image` (sRGB RGBA, which
+/// egui's pipeline expects), and screenshots are taken of it.
+#[derive(Resource, Debug, Clone)]
+pub struct Offscreen {
+    pub size: UVec2,
+    /// Made at start-up.
+    pub image: Handle<Image>,
+}
+
+impl Offscreen {
+    pub fn new(size: UVec2) -> Self {
+        Self { size, image: Handle::default() }
+    }
+}
+
+/// A video wall's node: with a screen, the main view is that screen's part of the whole wall's
+/// picture (bezels compensated) and selects tiles for the whole wall; without one, the view is the
+/// whole wall's (the operator's console, a reference render).
+#[derive(Resource, Debug, Clone)]
+pub struct WallView {
+    pub layout: crate::wall::WallLayout,
+    pub screen: Option<[u32; 2]>,
+}
+
+impl WallView {
+    /// The main view's part of the wall's picture, when it drives a screen.
+    fn sub_view(&self) -> Option<SubCameraView> {
+        let screen = self.screen?;
+        let [w, h] = self.layout.union_viewport_px();
+        let [x, y] = self.layout.screen_offset_px(screen);
+        Some(SubCameraView {
+            full_size: UVec2::new(w.round() as u32, h.round() as u32),
+            offset: Vec2::new(x as f32, y as f32),
+            size: UVec2::new(self.layout.screen.width_px, self.layout.screen.height_px),
+        })
+    }
+}
+
+/// A wall's views all have the wall's field of view.
+pub fn wall_fov(wall: Option<Res<WallView>>, mut cam: ResMut<super::GeoCamera>) {
+    if let Some(fov_y) = wall.map(|w| w.layout.fov_y_deg.to_radians())
+        && cam.fov_y != fov_y
+    {
+        cam.fov_y = fov_y;
+    }
+}
+
+/// The physical size of what the views draw into: the window or the offscreen image.
+pub fn surface_size(window: Option<&Window>, offscreen: Option<&Offscreen>) -> Option<UVec2> {
+    window.map(Window::physical_size).or(offscreen.map(|o| o.size))
 }
 
 /// A view's place in the window (physical pixels) and, for a swipe, its part of the whole picture.
@@ -60,14 +113,24 @@ pub fn view_rects(layout: ViewLayout, size: UVec2) -> (Option<ViewRect>, Option<
     }
 }
 
-/// The main view, the second view (off until a comparison) and egui's overlay camera.
-pub fn spawn_views(mut commands: Commands) {
+/// The main view, the second view (off until a comparison) and egui's overlay camera; all render
+/// into the window, or into the offscreen image when there is no window.
+pub fn spawn_views(mut commands: Commands, offscreen: Option<ResMut<Offscreen>>, mut images: ResMut<Assets<Image>>) {
+    let target = match offscreen {
+        Some(mut o) => {
+            let format = TextureFormat::Rgba8UnormSrgb;
+            o.image = images.add(Image::new_target_texture(o.size.x.max(1), o.size.y.max(1), format, None));
+            RenderTarget::from(o.image.clone())
+        }
+        None => RenderTarget::default(),
+    };
     commands.spawn((
         Camera3d::default(),
         Projection::Perspective(PerspectiveProjection::default()),
         Transform::default(),
         MainView,
         RenderLayers::from_layers(&[0, MAIN_VIEW_LAYER]),
+        target.clone(),
     ));
     commands.spawn((
         Camera3d::default(),
@@ -77,12 +140,14 @@ pub fn spawn_views(mut commands: Commands) {
         Transform::default(),
         SecondView,
         RenderLayers::from_layers(&[0, SECOND_VIEW_LAYER]),
+        target.clone(),
     ));
     commands.spawn((
         Camera2d,
         Camera { order: 2, clear_color: ClearColorConfig::None, ..default() },
         RenderLayers::none(),
         PrimaryEguiContext,
+        target,
     ));
 }
 
@@ -90,17 +155,21 @@ pub fn spawn_views(mut commands: Commands) {
 pub fn layout_views(
     layout: Res<ViewLayout>,
     windows: Query<&Window, With<PrimaryWindow>>,
+    offscreen: Option<Res<Offscreen>>,
+    wall: Option<Res<WallView>>,
     mut main: Query<&mut Camera, (With<MainView>, Without<SecondView>)>,
     mut second: Query<&mut Camera, (With<SecondView>, Without<MainView>)>,
     mut applied: Local<Option<(ViewLayout, UVec2)>>,
 ) {
-    let Ok(window) = windows.single() else { return };
-    let size = window.physical_size();
+    let Some(size) = surface_size(windows.single().ok(), offscreen.as_deref()) else { return };
     if *applied == Some((*layout, size)) {
         return;
     }
     *applied = Some((*layout, size));
-    let (main_rect, second_rect) = view_rects(*layout, size);
+    let (mut main_rect, second_rect) = view_rects(*layout, size);
+    if let Some(sub_view) = wall.as_ref().and_then(|w| w.sub_view()) {
+        main_rect = Some(ViewRect { position: UVec2::ZERO, size, sub_view: Some(sub_view) });
+    }
     let place = |camera: &mut Camera, rect: Option<ViewRect>| {
         camera.viewport =
             rect.as_ref().map(|r| Viewport { physical_position: r.position, physical_size: r.size, ..default() });
@@ -152,5 +221,20 @@ mod tests {
         // The divider never leaves a view empty.
         let (a, b) = view_rects(ViewLayout::Swipe { divider: 1.5 }, size);
         assert_eq!((a.unwrap().size.x, b.unwrap().size.x), (1279, 1));
+    }
+
+    #[test]
+    fn a_wall_screen_is_its_part_of_the_whole_walls_picture() {
+        let text = "columns = 2\nrows = 2\n[screen]\nwidth_px = 320\nheight_px = 180\nwidth_mm = 400.0\n\
+                    height_mm = 225.0\nbezel_mm = [10.0, 10.0, 10.0, 10.0]\n";
+        let layout: crate::wall::WallLayout = toml::from_str(text).unwrap();
+        // 0.8 px/mm: the wall is 820 × 470 mm, 656 × 376 px with the 20 mm between screens counted.
+        let sub = |screen| WallView { layout: layout.clone(), screen }.sub_view();
+        let s = sub(Some([1, 1])).unwrap();
+        assert_eq!(
+            (s.full_size, s.offset, s.size),
+            (UVec2::new(656, 376), Vec2::new(336.0, 196.0), UVec2::new(320, 180))
+        );
+        assert_eq!(sub(None), None, "the console's view is the whole wall");
     }
 }
