@@ -21,6 +21,7 @@ fn state(frame: u64) -> WallState {
         layers_shown: vec!["city".into(), "sensors".into()],
         night: false,
         drill: None,
+        planning: None,
         capture: false,
     }
 }

@@ -57,6 +57,11 @@ pub struct Raster {
     pub values: Vec<f32>,
 }
 
+/// The height of optional ground at a point: without a raster, flat ground at 0 m.
+pub fn height_or_flat(ground: Option<&Raster>, xy_m: [f64; 2]) -> f64 {
+    ground.and_then(|g| g.sample(xy_m)).unwrap_or(0.0)
+}
+
 impl Raster {
     pub fn filled(grid: Grid, value: f32) -> Self {
         Self { grid, values: vec![value; grid.len()] }

@@ -34,6 +34,9 @@ pub struct WallState {
     pub layers_shown: Vec<String>,
     pub night: bool,
     pub drill: Option<WallDrill>,
+    /// The planning comparison open on the console: the wall shows its variant A in the sun.
+    #[serde(default)]
+    pub planning: Option<WallPlanning>,
     /// Followers save their screenshot of this frame.
     #[serde(default)]
     pub capture: bool,
@@ -52,6 +55,16 @@ pub struct WallCamera {
 pub struct WallDrill {
     pub id: String,
     pub clock_s: f64,
+}
+
+/// The comparison the wall shows: a scenario, the variant shown (`none`: the site as built), and the sun.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WallPlanning {
+    pub scenario: String,
+    pub variant: String,
+    /// The sun's local date and time, `YYYY-MM-DDTHH:MM`.
+    pub sun: String,
+    pub shadows: bool,
 }
 
 /// Why a line was refused.
@@ -105,6 +118,12 @@ mod tests {
             layers_shown: vec!["city".into()],
             night: false,
             drill: Some(WallDrill { id: "flood-drill".into(), clock_s: 1800.0 }),
+            planning: Some(WallPlanning {
+                scenario: "demo-site".into(),
+                variant: "tower".into(),
+                sun: "2026-03-20T15:00".into(),
+                shadows: true,
+            }),
             capture: false,
         }
     }

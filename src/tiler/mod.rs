@@ -17,7 +17,7 @@ pub use crate::protocol::roads::{self, NodePos, RoadEdge, RoadGraph, RoadNode, R
 pub use building::{Building, BuildingTags};
 pub use output::{TileOptions, TileReport, write_city};
 
-use crate::drill::raster::Raster;
+use crate::drill::raster::{Raster, height_or_flat};
 use crate::geo::{Cartographic, LocalFrame};
 use crate::terrain::Dem;
 use crate::tiles::Warnings;
@@ -50,7 +50,7 @@ pub const GROUND_MARGIN_M: f64 = 100.0;
 impl City {
     /// The ground's height above the ellipsoid at a local point.
     pub fn ground_m(&self, xy_m: [f64; 2]) -> f64 {
-        self.ground.as_ref().and_then(|g| g.sample(xy_m)).unwrap_or(0.0)
+        height_or_flat(self.ground.as_ref(), xy_m)
     }
 
     /// The square the ground covers: the buildings and the roads with [`GROUND_MARGIN_M`] around them.

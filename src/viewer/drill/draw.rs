@@ -13,7 +13,7 @@ use bevy::prelude::*;
 use super::{Drill, OpenDrill};
 use crate::drill::hazard::HazardModel;
 use crate::drill::plume::BREATHING_HEIGHT_M;
-use crate::drill::raster::Raster;
+use crate::drill::raster::{Raster, height_or_flat};
 use crate::drill::session::DrillSession;
 use crate::extrude::ribbon_quads;
 use crate::tiles::UpAxis;
@@ -72,7 +72,7 @@ impl Shapes<'_> {
 
     /// The frame's up-coordinate of the ground under a local point.
     fn ground_z(&self, x: f64, y: f64) -> f64 {
-        self.ellipsoid_z(x, y) + self.ground.and_then(|g| g.sample([x, y])).unwrap_or(0.0)
+        self.ellipsoid_z(x, y) + height_or_flat(self.ground, [x, y])
     }
 
     fn quad(&mut self, corners: [[f64; 3]; 4], colour: [f32; 4]) {

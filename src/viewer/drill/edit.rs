@@ -7,6 +7,7 @@ use bevy_egui::{EguiContexts, egui};
 use glam::DVec3;
 
 use super::{Drill, OpenDrill};
+use crate::drill::raster::height_or_flat;
 use crate::drill::session::DrillSession;
 use crate::protocol::drill::{Drill as DrillSpec, Hazard, Stability};
 use crate::viewer::origin::FloatingOrigin;
@@ -55,9 +56,7 @@ pub fn place_source(
     let o = enu_from_world.transform_point3(ray.origin.as_dvec3());
     let d = enu_from_world.transform_vector3(ray.direction.as_dvec3());
     let ground = open.session.world().ground.clone();
-    let Some([x, y]) = ground_hit(o, d, |p| ground.as_ref().and_then(|g| g.sample(p)).unwrap_or(0.0)) else {
-        return;
-    };
+    let Some([x, y]) = ground_hit(o, d, |p| height_or_flat(ground.as_ref(), p)) else { return };
     let c = open.frame.to_geodetic(x, y);
     let mut spec = open.session.spec().clone();
     spec.move_source([c.lon_rad.to_degrees(), c.lat_rad.to_degrees()]);

@@ -88,6 +88,15 @@ pub struct SunClock {
     pub shadows: bool,
 }
 
+impl SunClock {
+    /// The local date and time as `parse_sun_time` reads it (`YYYY-MM-DDTHH:MM`).
+    pub fn text(&self) -> String {
+        let d = self.date;
+        let (h, m) = (self.minutes / 60, self.minutes % 60);
+        format!("{:04}-{:02}-{:02}T{h:02}:{m:02}", d.year(), u8::from(d.month()), d.day())
+    }
+}
+
 impl Default for Planning {
     fn default() -> Self {
         let date = Date::from_calendar_date(2026, Month::March, 20).expect("a valid date");
@@ -117,6 +126,42 @@ impl Planning {
             }
             Err(e) => warn!("scenario {}: {e}", scenario.id),
         }
+    }
+
+    /// Opens `scenario` as `start` asks: its variants, compare mode, sun time and shadows.
+    pub fn apply_start(&mut self, scenario: &Scenario, start: &PlanningStart) {
+        self.open(scenario);
+        let variant = |id: &String| {
+            let index = scenario.variants.iter().position(|v| &v.id == id);
+            if index.is_none() && id != "none" {
+                warn!("scenario {} has no variant {id:?}", scenario.id);
+            }
+            index
+        };
+        if let Some(id) = &start.variant {
+            self.shown = variant(id);
+        }
+        if let Some(id) = &start.other {
+            self.other = variant(id);
+        }
+        match start.compare.as_deref().map(CompareMode::parse) {
+            Some(Ok(mode)) => self.mode = mode,
+            Some(Err(e)) => warn!("{e}"),
+            None => {}
+        }
+        if let Some(sun) = &start.sun {
+            match parse_sun_time(sun) {
+                Ok((date, minutes)) => (self.clock.date, self.clock.minutes) = (date, minutes),
+                Err(e) => warn!("{e}"),
+            }
+        }
+        self.clock.shadows = start.shadows;
+    }
+
+    /// A variant's id (`none`: the site as built).
+    pub fn variant_id(&self, variant: Option<usize>) -> String {
+        let study = self.study.as_ref();
+        variant.and_then(|i| study?.variants.get(i)).map_or("none".to_owned(), |v| v.id.clone())
     }
 
     pub fn close(&mut self) {
@@ -177,32 +222,7 @@ fn open_at_start(
         warn!("no scenario {:?} in the catalog", start.scenario);
         return;
     };
-    planning.open(scenario);
-    let variant = |id: &String| {
-        let index = scenario.variants.iter().position(|v| &v.id == id);
-        if index.is_none() && id != "none" {
-            warn!("scenario {} has no variant {id:?}", scenario.id);
-        }
-        index
-    };
-    if let Some(id) = &start.variant {
-        planning.shown = variant(id);
-    }
-    if let Some(id) = &start.other {
-        planning.other = variant(id);
-    }
-    match start.compare.as_deref().map(CompareMode::parse) {
-        Some(Ok(mode)) => planning.mode = mode,
-        Some(Err(e)) => warn!("{e}"),
-        None => {}
-    }
-    if let Some(sun) = &start.sun {
-        match parse_sun_time(sun) {
-            Ok((date, minutes)) => (planning.clock.date, planning.clock.minutes) = (date, minutes),
-            Err(e) => warn!("{e}"),
-        }
-    }
-    planning.clock.shadows = start.shadows;
+    planning.apply_start(scenario, &start);
 }
 
 /// While a view shows a variant, the city's buildings on its site make way (hidden through their

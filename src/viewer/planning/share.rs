@@ -34,27 +34,18 @@ impl SharedView {
     /// The open comparison seen from `camera`, looking as `look`; `None` when no study is open.
     pub fn of(planning: &Planning, camera: Bookmark, look: SharedLook) -> Option<Self> {
         let study = planning.study.as_ref()?;
-        let id = |v: Option<usize>| v.map_or("none".to_owned(), |i| study.variants[i].id.clone());
         let compare = match planning.mode {
             CompareMode::Toggle => "toggle".to_owned(),
             CompareMode::Swipe { divider } => format!("swipe:{divider:.3}"),
             CompareMode::SideBySide => "side-by-side".to_owned(),
         };
-        let (date, minutes) = (planning.clock.date, planning.clock.minutes);
         Some(Self {
             camera,
             scenario: study.id.clone(),
-            variant: id(planning.shown),
-            other: id(planning.other),
+            variant: planning.variant_id(planning.shown),
+            other: planning.variant_id(planning.other),
             compare,
-            sun: format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}",
-                date.year(),
-                u8::from(date.month()),
-                date.day(),
-                minutes / 60,
-                minutes % 60
-            ),
+            sun: planning.clock.text(),
             shadows: planning.clock.shadows,
             theme: look.theme,
             night: look.night,

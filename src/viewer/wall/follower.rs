@@ -16,12 +16,15 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use glam::DVec3;
 
 use super::link::FollowerLink;
+use super::wall_planning;
 use crate::platform::Runtime;
 use crate::protocol::wall::WallState;
 use crate::viewer::capture::{CaptureCue, ViewSettled};
 use crate::viewer::drill::request_drill;
 use crate::viewer::look::LookSettings;
-use crate::viewer::{CameraLocked, DataServer, Drill, GeoCamera, Layer, LayerViews, Scenarios};
+use crate::viewer::{
+    CameraLocked, DataServer, Drill, GeoCamera, Layer, LayerViews, Planning, PlanningStart, Scenarios,
+};
 
 /// How long a follower in lockstep waits for the next state before it calls the master lost.
 /// (A software renderer with several screens on one machine takes seconds a frame.)
@@ -77,6 +80,7 @@ fn receive_state(
     mut look: ResMut<LookSettings>,
     mut layers: Query<(&Layer, &mut LayerViews)>,
     (mut drill, scenarios, server, runtime): (ResMut<Drill>, Res<Scenarios>, Option<Res<DataServer>>, Res<Runtime>),
+    mut planning: ResMut<Planning>,
 ) {
     // In lockstep the next state comes within a wall frame; otherwise poll, so the status still draws.
     let wait = if followed.locked { MASTER_SILENT } else { Duration::from_millis(30) };
@@ -110,6 +114,7 @@ fn receive_state(
         views.set_if_neq(LayerViews { main: shown, second: shown });
     }
     follow_drill(&state, &mut drill, &scenarios, server.as_deref(), &runtime);
+    follow_planning(&state, &mut planning, &scenarios);
     followed.last = Some(state);
     followed.at = Some(Instant::now());
     followed.locked = true;
@@ -138,6 +143,29 @@ fn follow_drill(
     if let Some(d) = &state.drill {
         drill.playing = false;
         drill.clock_s = d.clock_s;
+    }
+}
+
+/// Opens the master's comparison (its variant A, in its sun) or closes it.
+fn follow_planning(state: &WallState, planning: &mut Planning, scenarios: &Scenarios) {
+    if wall_planning(planning) == state.planning {
+        return;
+    }
+    let Some(want) = &state.planning else {
+        planning.close();
+        return;
+    };
+    // Until the catalog has come, next frame.
+    if let Some(scenario) = scenarios.0.iter().find(|s| s.id == want.scenario) {
+        let start = PlanningStart {
+            scenario: want.scenario.clone(),
+            variant: Some(want.variant.clone()),
+            other: None,
+            compare: None,
+            sun: Some(want.sun.clone()),
+            shadows: want.shadows,
+        };
+        planning.apply_start(scenario, &start);
     }
 }
 
@@ -174,4 +202,45 @@ fn wall_status_ui(mut contexts: EguiContexts, link: Res<Link>, followed: Res<Fol
         });
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::wall::{WallCamera, WallPlanning};
+
+    fn state(planning: Option<WallPlanning>) -> WallState {
+        WallState {
+            frame: 1,
+            camera: WallCamera { position_ecef: [6_378_137.0, 0.0, 0.0], heading_rad: 0.0, pitch_rad: -0.5 },
+            layers_shown: Vec::new(),
+            night: false,
+            drill: None,
+            planning,
+            capture: false,
+        }
+    }
+
+    #[test]
+    fn a_follower_shows_the_masters_variant_in_the_masters_sun() {
+        let scenario = crate::tiler::demo::demo_scenario();
+        let variant = scenario.variants[1].id.clone();
+        let scenarios = Scenarios(vec![scenario.clone()]);
+        let want = WallPlanning {
+            scenario: scenario.id.clone(),
+            variant: variant.clone(),
+            sun: "2026-06-21T17:30".into(),
+            shadows: false,
+        };
+        let mut planning = Planning::default();
+        follow_planning(&state(Some(want.clone())), &mut planning, &scenarios);
+        assert_eq!(wall_planning(&planning), Some(want.clone()));
+        assert_eq!(planning.variant_id(planning.shown), variant);
+        // The site as built, then no comparison at all.
+        let built = WallPlanning { variant: "none".into(), ..want };
+        follow_planning(&state(Some(built.clone())), &mut planning, &scenarios);
+        assert_eq!((planning.shown, wall_planning(&planning)), (None, Some(built)));
+        follow_planning(&state(None), &mut planning, &scenarios);
+        assert!(planning.study.is_none());
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,14 @@ const STALL: Duration = Duration::from_secs(20);
 const SETTLED_ROUNDS: u32 = 10;
 /// How often a follower tries to reach a master it lost.
 const RECONNECT: Duration = Duration::from_millis(500);
+/// A connection that has not said which screen it drives within this is hung up on.
+const JOIN_WITHIN: Duration = Duration::from_secs(10);
+/// A write that cannot go out within this (a follower that stopped reading) ends the connection.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections beyond the wall's screens that may wait to join at once (each has a thread).
+const SPARE_CONNECTIONS: usize = 16;
+/// States and presents a follower keeps before it stops reading (the master sends one of each a frame).
+const QUEUE: usize = 8;
 
 /// What the master's link has seen, for the console and the logs.
 #[derive(Debug, Clone, Default)]
@@ -124,6 +132,7 @@ struct Peer {
     stream: TcpStream,
     screen: Option<[u32; 2]>,
     settled_rounds: u32,
+    connected: Instant,
 }
 
 impl Peer {
@@ -165,9 +174,16 @@ impl Barrier {
     /// Takes every follower waiting to connect; each gets a reader thread.
     fn accept(&mut self) {
         while let Ok((stream, from)) = self.listener.accept() {
+            if self.peers.len() >= self.screens + SPARE_CONNECTIONS {
+                warn!("wall: {from} refused: {} connections already", self.peers.len());
+                continue;
+            }
             let id = self.next_id;
             self.next_id += 1;
-            let reader = stream.set_nonblocking(false).and_then(|()| stream.try_clone());
+            let reader = stream
+                .set_nonblocking(false)
+                .and_then(|()| stream.set_write_timeout(Some(WRITE_TIMEOUT)))
+                .and_then(|()| stream.try_clone());
             let _ = stream.set_nodelay(true);
             match reader {
                 Ok(reader) => {
@@ -177,7 +193,8 @@ impl Barrier {
                         .spawn(move || read_lines(reader, |e| events.send((id, e)).is_ok()));
                     if spawned.is_ok() {
                         info!("wall: {from} connected");
-                        self.peers.insert(id, Peer { stream, screen: None, settled_rounds: 0 });
+                        let peer = Peer { stream, screen: None, settled_rounds: 0, connected: Instant::now() };
+                        self.peers.insert(id, peer);
                     }
                 }
                 Err(e) => warn!("wall: {from}: {e}"),
@@ -185,10 +202,20 @@ impl Barrier {
         }
     }
 
-    /// Joins and departures between barriers.
+    /// Joins and departures between barriers; connections that never joined are hung up on.
     fn handle_events(&mut self) {
         while let Ok((id, event)) = self.events.1.try_recv() {
             self.on_event(id, event, None);
+        }
+        let silent: Vec<u64> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.screen.is_none() && p.connected.elapsed() > JOIN_WITHIN)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in silent {
+            warn!("wall: a connection never said which screen it drives: hung up");
+            self.drop_peer(id, "no join");
         }
     }
 
@@ -354,8 +381,8 @@ pub struct FollowerLink {
 impl FollowerLink {
     /// Connects to the master at `master` (and again whenever the connection is lost) for `screen`.
     pub fn connect(master: &str, screen: [u32; 2]) -> std::io::Result<Self> {
-        let (states, states_rx) = channel();
-        let (presents, presents_rx) = channel();
+        let (states, states_rx) = sync_channel(QUEUE);
+        let (presents, presents_rx) = sync_channel(QUEUE);
         let writer = Arc::new(Mutex::new(None));
         let connected = Arc::new(AtomicBool::new(false));
         let (address, w, c) = (master.to_owned(), writer.clone(), connected.clone());
@@ -416,8 +443,8 @@ impl FollowerLink {
 fn follow(
     stream: TcpStream,
     screen: [u32; 2],
-    states: &Sender<WallState>,
-    presents: &Sender<u64>,
+    states: &SyncSender<WallState>,
+    presents: &SyncSender<u64>,
     writer: &Mutex<Option<TcpStream>>,
     connected: &AtomicBool,
 ) {
@@ -461,6 +488,7 @@ mod tests {
             layers_shown: Vec::new(),
             night: false,
             drill: None,
+            planning: None,
             capture: false,
         }
     }

@@ -8,11 +8,12 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use super::link::{MasterLink, MasterStatus, percentile_us};
+use super::wall_planning;
 use crate::protocol::wall::{WallCamera, WallDrill, WallState};
 use crate::viewer::hud::HudSettings;
 use crate::viewer::look::LookSettings;
 use crate::viewer::views::WallView;
-use crate::viewer::{Drill, GeoCamera, Layer, LayerViews};
+use crate::viewer::{Drill, GeoCamera, Layer, LayerViews, Planning};
 
 #[derive(Resource, Clone)]
 struct Master(Arc<MasterLink>);
@@ -28,7 +29,7 @@ fn send_state(
     master: Res<Master>,
     cam: Res<GeoCamera>,
     look: Res<LookSettings>,
-    drill: Res<Drill>,
+    (drill, planning): (Res<Drill>, Res<Planning>),
     layers: Query<(&Layer, &LayerViews)>,
     mut frame: Local<u64>,
 ) {
@@ -44,6 +45,7 @@ fn send_state(
         layers_shown,
         night: look.night,
         drill: drill.open.as_ref().map(|o| WallDrill { id: o.scenario.id.clone(), clock_s: drill.clock_s }),
+        planning: wall_planning(&planning),
         capture: false,
     });
 }

@@ -20,8 +20,10 @@ use std::path::Path;
 use anyhow::Context;
 use bevy::prelude::*;
 
+use super::Planning;
 use super::desktop::ViewerArgs;
 use super::views::WallView;
+use crate::protocol::wall::WallPlanning;
 use crate::wall::WallLayout;
 
 /// How this viewer takes part in a wall.
@@ -39,6 +41,17 @@ enum Role {
 pub struct WallStart {
     pub view: WallView,
     role: Role,
+}
+
+/// The comparison a wall shows, as the master sends it and a follower compares it with its own.
+fn wall_planning(planning: &Planning) -> Option<WallPlanning> {
+    let study = planning.study.as_ref()?;
+    Some(WallPlanning {
+        scenario: study.id.clone(),
+        variant: planning.variant_id(planning.shown),
+        sun: planning.clock.text(),
+        shadows: planning.clock.shadows,
+    })
 }
 
 /// Reads and checks a wall file.
