@@ -50,6 +50,7 @@ fn run(followers: u32) {
         frame_us.push(t.elapsed().as_micros() as u32);
     }
     let s = master.status.lock().unwrap().clone();
+    let t = s.times();
     let ms = |v: &[u32], q| percentile_us(v, q) as f64 / 1000.0;
     println!(
         "wall barrier, {followers} followers on loopback, {FRAMES} frames: whole lock per frame (state out to all \
@@ -57,8 +58,8 @@ fn run(followers: u32) {
          skew max {} frames",
         ms(&frame_us, 0.5),
         ms(&frame_us, 0.99),
-        ms(&s.release_us, 0.5),
-        ms(&s.release_us, 0.99),
+        t.release_p50_ms,
+        t.release_p99_ms,
         s.skew_max_frames
     );
 }

@@ -25,7 +25,8 @@ pub struct GeoCamera {
     pivot: Option<DVec3>,
 }
 
-/// The camera is driven from elsewhere (a video wall's master): mouse and keys leave it alone.
+/// The camera is driven from elsewhere (a video wall's master): mouse, keys, flights home and the
+/// first tileset's framing leave it alone.
 #[derive(Resource, Debug, Clone, Copy)]
 pub struct CameraLocked;
 
@@ -250,11 +251,7 @@ pub fn controls(
     scroll: Res<AccumulatedMouseScroll>,
     windows: Query<&Window, With<PrimaryWindow>>,
     mut egui: bevy_egui::EguiContexts,
-    locked: Option<Res<CameraLocked>>,
 ) {
-    if locked.is_some() {
-        return;
-    }
     let dt = time.delta_secs_f64();
     if cam.advance_flight(dt) {
         return;

@@ -176,7 +176,11 @@ pub fn app(config: ViewerConfig, runtime: Runtime) -> App {
         .add_systems(Update, views::layout_views)
         .add_systems(
             Update,
-            (frame_first_tileset, fly_home, camera::controls, views::wall_fov, camera::apply)
+            (
+                (frame_first_tileset, fly_home, camera::controls).chain().run_if(not(resource_exists::<CameraLocked>)),
+                views::wall_fov,
+                camera::apply,
+            )
                 .chain()
                 .before(TilesSystems::Select),
         )
@@ -248,17 +252,14 @@ fn home_view(sets: &Tilesets, sources: &Query<&catalog::LayerSource>) -> Option<
     Some(GeoCamera::looking_at(centre, framing_radius(radius)))
 }
 
-/// Frames the first tileset once its root is known (unless `--camera` was given or the camera is
-/// driven from elsewhere).
+/// Frames the first tileset once its root is known (unless `--camera` was given).
 fn frame_first_tileset(
     mut pending: ResMut<FrameFirstTileset>,
     sets: Tilesets,
     sources: Query<&catalog::LayerSource>,
     mut cam: ResMut<GeoCamera>,
-    locked: Option<Res<CameraLocked>>,
 ) {
     if pending.0
-        && locked.is_none()
         && let Some(home) = home_view(&sets, &sources)
     {
         *cam = home;
@@ -272,9 +273,8 @@ fn fly_home(
     sets: Tilesets,
     sources: Query<&catalog::LayerSource>,
     mut cam: ResMut<GeoCamera>,
-    locked: Option<Res<CameraLocked>>,
 ) {
-    if !keys.just_pressed(KeyCode::KeyF) || locked.is_some() {
+    if !keys.just_pressed(KeyCode::KeyF) {
         return;
     }
     if let Some(to) = home_view(&sets, &sources).and_then(|home| home.bookmark()) {

@@ -28,6 +28,8 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 const SPARE_CONNECTIONS: usize = 16;
 /// States and presents a follower keeps before it stops reading (the master sends one of each a frame).
 const QUEUE: usize = 8;
+/// The barrier times kept: at least this many of the latest (at most twice as many).
+const KEPT_TIMES: usize = 4096;
 
 /// What the master's link has seen, for the console and the logs.
 #[derive(Debug, Clone, Default)]
@@ -39,9 +41,9 @@ pub struct MasterStatus {
     pub barriers: u64,
     /// The largest difference between the frame a follower reported ready and the barrier's frame.
     pub skew_max_frames: u64,
-    /// Per barrier: from the state sent to the last follower's "ready" (the slowest one's frame).
+    /// Per recent barrier: from the state sent to the last follower's "ready" (the slowest one's frame).
     pub round_us: Vec<u32>,
-    /// Per barrier: from the last "ready" received to every "present" written (the barrier's own cost).
+    /// Per recent barrier: from the last "ready" received to every "present" written (the barrier's own cost).
     pub release_us: Vec<u32>,
     /// The frame the followers saved their screenshots of.
     pub captured: Option<u64>,
@@ -54,20 +56,49 @@ pub fn percentile_us(v: &[u32], q: f64) -> u32 {
     v.get(((v.len().max(1) - 1) as f64 * q).round() as usize).copied().unwrap_or(0)
 }
 
+/// The recent barriers' times, milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BarrierTimes {
+    pub release_p50_ms: f64,
+    pub release_p99_ms: f64,
+    pub round_p50_ms: f64,
+    pub round_p99_ms: f64,
+}
+
 impl MasterStatus {
+    pub fn times(&self) -> BarrierTimes {
+        let ms = |v: &[u32], q| percentile_us(v, q) as f64 / 1000.0;
+        BarrierTimes {
+            release_p50_ms: ms(&self.release_us, 0.5),
+            release_p99_ms: ms(&self.release_us, 0.99),
+            round_p50_ms: ms(&self.round_us, 0.5),
+            round_p99_ms: ms(&self.round_us, 0.99),
+        }
+    }
+
     pub fn summary(&self) -> String {
-        let q = |v: &[u32], p| percentile_us(v, p) as f64 / 1000.0;
+        let t = self.times();
         format!(
             "wall: {} barriers, last frame {}, skew max {} frames; barrier release median {:.3} ms, p99 {:.3} ms; \
              round (state to last ready) median {:.1} ms, p99 {:.1} ms",
             self.barriers,
             self.frame,
             self.skew_max_frames,
-            q(&self.release_us, 0.5),
-            q(&self.release_us, 0.99),
-            q(&self.round_us, 0.5),
-            q(&self.round_us, 0.99)
+            t.release_p50_ms,
+            t.release_p99_ms,
+            t.round_p50_ms,
+            t.round_p99_ms
         )
+    }
+
+    /// Keeps one barrier's times, forgetting the oldest beyond `KEPT_TIMES`.
+    fn record(&mut self, round_us: u32, release_us: u32) {
+        for (v, us) in [(&mut self.round_us, round_us), (&mut self.release_us, release_us)] {
+            if v.len() >= 2 * KEPT_TIMES {
+                v.drain(..KEPT_TIMES);
+            }
+            v.push(us);
+        }
     }
 }
 
@@ -331,8 +362,8 @@ impl Barrier {
         status.frame = frame;
         status.barriers += 1;
         status.skew_max_frames = status.skew_max_frames.max(skew);
-        status.round_us.push((last_ready - sent).as_micros().min(u32::MAX as u128) as u32);
-        status.release_us.push((released - last_ready).as_micros().min(u32::MAX as u128) as u32);
+        let us = |d: Duration| d.as_micros().min(u32::MAX as u128) as u32;
+        status.record(us(last_ready - sent), us(released - last_ready));
         if state.capture {
             status.captured = Some(frame);
             println!("wall: the followers capture frame {frame}");
@@ -491,6 +522,19 @@ mod tests {
             planning: None,
             capture: false,
         }
+    }
+
+    #[test]
+    fn the_status_keeps_the_latest_barrier_times_only() {
+        let mut s = MasterStatus::default();
+        for k in 0..3 * KEPT_TIMES as u32 {
+            s.record(k, 2 * k);
+        }
+        assert!((KEPT_TIMES..=2 * KEPT_TIMES).contains(&s.round_us.len()), "{}", s.round_us.len());
+        assert_eq!(s.round_us.len(), s.release_us.len());
+        let last = 3 * KEPT_TIMES as u32 - 1;
+        assert_eq!((s.round_us.last(), s.release_us.last()), (Some(&last), Some(&(2 * last))));
+        assert_eq!(s.times().round_p99_ms, percentile_us(&s.round_us, 0.99) as f64 / 1000.0);
     }
 
     /// A follower on a thread: takes states and passes barriers until `rounds` frames are presented.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
-use super::link::{MasterLink, MasterStatus, percentile_us};
+use super::link::{MasterLink, MasterStatus};
 use super::wall_planning;
 use crate::protocol::wall::{WallCamera, WallDrill, WallState};
 use crate::viewer::hud::HudSettings;
@@ -51,12 +51,12 @@ fn send_state(
 }
 
 fn status_lines(s: &MasterStatus, screens: usize) -> Vec<String> {
-    let ms = |v: &[u32], q| percentile_us(v, q) as f64 / 1000.0;
+    let t = s.times();
     vec![
         format!("screens in: {}/{screens}", s.screens.len()),
         format!("frame {} · {} barriers · skew max {} frames", s.frame, s.barriers, s.skew_max_frames),
-        format!("barrier release median {:.2} ms, p99 {:.2} ms", ms(&s.release_us, 0.5), ms(&s.release_us, 0.99)),
-        format!("wall frame (state to last ready) median {:.0} ms", ms(&s.round_us, 0.5)),
+        format!("barrier release median {:.2} ms, p99 {:.2} ms", t.release_p50_ms, t.release_p99_ms),
+        format!("wall frame (state to last ready) median {:.0} ms", t.round_p50_ms),
     ]
 }
 
@@ -71,14 +71,19 @@ fn wall_panel_ui(
     if !hud.visible {
         return Ok(());
     }
-    let Ok(status) = master.0.status.lock().map(|s| s.clone()) else { return Ok(()) };
     let layout = &wall.layout;
+    // What the panel shows, read under the lock (not a copy of the barrier times).
+    let Ok((screens, lines)) =
+        master.0.status.lock().map(|s| (s.screens.clone(), status_lines(&s, (layout.columns * layout.rows) as usize)))
+    else {
+        return Ok(());
+    };
     egui::Window::new("Wall").default_pos([10.0, 420.0]).default_open(true).show(ctx, |ui| {
         ui.label(format!("master on {}", master.0.address));
         egui::Grid::new("wall-screens").show(ui, |ui| {
             for r in 0..layout.rows.min(16) {
                 for c in 0..layout.columns.min(16) {
-                    let live = status.screens.contains(&[c, r]);
+                    let live = screens.contains(&[c, r]);
                     let colour =
                         if live { egui::Color32::from_rgb(90, 200, 120) } else { egui::Color32::from_rgb(220, 80, 60) };
                     ui.colored_label(colour, format!("{c},{r}"));
@@ -86,7 +91,7 @@ fn wall_panel_ui(
                 ui.end_row();
             }
         });
-        for line in status_lines(&status, (layout.columns * layout.rows) as usize) {
+        for line in lines {
             ui.label(line);
         }
     });
