@@ -15,7 +15,7 @@ pub enum Command {
     /// and print tree statistics and validation warnings. Exits 1 when anything failed to load.
     Inspect(inspect::InspectArgs),
     /// Turn a city into streaming 3D Tiles 1.1: buildings with feature IDs and properties in a
-    /// quadtree with levels of detail, a ground tile with roads, and the road graph; or a BIM
+    /// quadtree with levels of detail, ground tiles with roads, and the road graph; or a BIM
     /// model from the building down to its components.
     #[command(subcommand)]
     Tile(tile::TileCommand),

@@ -111,6 +111,18 @@ pub fn return_freed_memory() {
     }
 }
 
+/// Gives the free pages inside the heap back to the system: what tiles left behind in glibc's arenas
+/// (their many small allocations: entities, pick tables, the renderer's bookkeeping) stays with the
+/// process otherwise, between the arenas' live chunks.
+#[cfg(feature = "viewer")]
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory; glibc locks each arena while it does.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Saves a text the user asked for (a drill's report) as `name` in the working directory; returns where.
 pub fn save_text(name: &str, text: &str) -> Result<String, String> {
     let path = std::env::current_dir().map_err(|e| e.to_string())?.join(name);

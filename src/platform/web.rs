@@ -158,6 +158,9 @@ pub fn set_page_value(key: &str, value: &str) {
     }
 }
 
+/// Nothing: a page's memory does not shrink.
+pub fn trim_heap() {}
+
 /// Offers a text the user asked for (a drill's report) as a download named `name`.
 pub fn save_text(name: &str, text: &str) -> Result<String, String> {
     let fail = |e: wasm_bindgen::JsValue| format!("{name}: {e:?}");

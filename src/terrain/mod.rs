@@ -1,5 +1,5 @@
 //! Ground heights: a DEM as a geographic raster (heights above the ellipsoid on a longitude/latitude grid), read
-//! from and written as GeoTIFF, and brought into a city's local frame, where the ground tile, the buildings, the
+//! from and written as GeoTIFF, and brought into a city's local frame, where the ground tiles, the buildings, the
 //! road graph and the flood all stand on the same raster.
 
 pub mod geotiff;

@@ -13,7 +13,7 @@ use crate::protocol::catalog::{Design, Massing, Scenario, Setback, Variant};
 /// Buildings in the demo city; the version names the cache entry, so a change regenerates it.
 pub const DEMO_BUILDINGS: usize = 20_000;
 pub const DEMO_SEED: u64 = 1;
-const DEMO_VERSION: &str = "v5";
+const DEMO_VERSION: &str = "v6";
 /// The demo's planning site in the city's local metres (min, max): a downtown block east of the
 /// centre, between the streets. The city builds on it; the viewer hides those buildings while a
 /// variant stands there (through their feature state).
@@ -262,7 +262,7 @@ mod tests {
         let second = ensure_demo_city(cache.path()).unwrap();
         assert_eq!(first, second);
         assert_eq!(std::fs::metadata(&second).unwrap().modified().unwrap(), made, "not regenerated");
-        assert!(first.parent().unwrap().join("ground.glb").is_file());
+        assert!(first.parent().unwrap().join("ground/0/0_0.glb").is_file());
         let staging: Vec<_> = std::fs::read_dir(cache.path())
             .unwrap()
             .flatten()

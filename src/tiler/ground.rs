@@ -1,11 +1,16 @@
-//! The ground tile: the city's terrain as a grid following the Earth's curvature (flat on the ellipsoid without a
+//! The ground tiles: the city's terrain as grids following the Earth's curvature (flat on the ellipsoid without a
 //! DEM), with the roads draped on it as ribbons of their class's width, bridging narrow dips such as a river, and
-//! the rivers' surfaces.
+//! the rivers' surfaces; cut into a quadtree (`ground/L/X_Y.glb`) whose coarser tiles have coarser grids and only
+//! the widest roads, so a view loads the ground it needs, not the whole city's.
+
+use std::path::Path;
 
 use glam::DVec3;
+use serde_json::{Value, json};
 
 use super::City;
 use super::glb::{GlbBuilder, Material};
+use super::output::box_json;
 use crate::extrude::{Mesh, ribbon_quads};
 use crate::geo::LocalFrame;
 use crate::protocol::roads::width_m;
@@ -16,77 +21,328 @@ const WATER: Material = Material::opaque("water", [0.18, 0.36, 0.52, 1.0], 0.15)
 /// Roads sit this far above the ground to win the depth test (the mesh's flat triangles cut a little into the
 /// DEM's curves).
 const ROAD_LIFT_M: f64 = 0.3;
-/// Cells across flat ground (it only follows the Earth's curvature).
-const FLAT_GRID: usize = 32;
-/// The terrain mesh's cell, and the most cells across it.
-const TERRAIN_CELL_M: f64 = 16.0;
-const MAX_GRID: usize = 512;
+/// Cells across a tile's grid: on relief (the leaves' cells are then at most `LEAF_SIDE_M / TERRAIN_GRID` = 16 m),
+/// and on flat ground (it only follows the Earth's curvature).
+const TERRAIN_GRID: usize = 64;
+const FLAT_GRID: usize = 8;
+/// A leaf tile's side, at most, and the deepest level.
+const LEAF_SIDE_M: f64 = 1024.0;
+const MAX_LEVEL: u32 = 8;
+/// A coarser tile draws at most this many road quads: the widest classes that fit.
+const MAX_ROAD_QUADS: usize = 16_384;
 /// Roads follow the ground in steps this long; a dip with higher ground this near on both sides is bridged.
 const ROAD_STEP_M: f64 = 8.0;
 const BRIDGE_REACH_M: f64 = 60.0;
 
-/// The ground and road meshes over `[min, max]` (local metres); returns the glb and its bounds.
-pub fn ground_glb(city: &City, frame: &LocalFrame, min: [f64; 2], max: [f64; 2]) -> (Vec<u8>, DVec3, DVec3) {
-    let origin = DVec3::new(0.5 * (min[0] + max[0]), 0.5 * (min[1] + max[1]), 0.0);
-    let (cols, rows) = match &city.ground {
-        None => (FLAT_GRID, FLAT_GRID),
-        Some(_) => {
-            let across = |w: f64| ((w / TERRAIN_CELL_M).ceil() as usize).clamp(FLAT_GRID, MAX_GRID);
-            (across(max[0] - min[0]), across(max[1] - min[1]))
-        }
+/// The ground's tiles as written: its root tile's content and children (for the tileset's root), what they
+/// leave out from afar, and their bounds (local metres).
+pub struct GroundTiles {
+    pub content_uri: String,
+    pub children: Vec<Value>,
+    pub geometric_error_m: f64,
+    pub min: DVec3,
+    pub max: DVec3,
+    pub tiles: usize,
+    pub bytes: u64,
+}
+
+/// A quad of a road's or a river's surface: corners in local metres, counter-clockwise seen from above.
+struct Quad {
+    corners: [DVec3; 4],
+    center: [f64; 2],
+    water: bool,
+    /// The road's width; rivers are always drawn (infinite).
+    width_m: f64,
+}
+
+/// The square cell of a ground tile.
+#[derive(Clone, Copy)]
+struct Cell {
+    level: u32,
+    x: u32,
+    y: u32,
+    min: [f64; 2],
+    side_m: f64,
+}
+
+impl Cell {
+    fn contains(&self, p: [f64; 2]) -> bool {
+        (0..2).all(|k| p[k] >= self.min[k] && p[k] < self.min[k] + self.side_m)
+    }
+
+    fn quadrants(&self) -> [Cell; 4] {
+        let half = self.side_m / 2.0;
+        [0, 1, 2, 3].map(|q| Cell {
+            level: self.level + 1,
+            x: self.x * 2 + q % 2,
+            y: self.y * 2 + q / 2,
+            min: [self.min[0] + half * (q % 2) as f64, self.min[1] + half * (q / 2) as f64],
+            side_m: half,
+        })
+    }
+}
+
+/// The city's ground, ready to cut into tiles.
+struct Ground<'a> {
+    city: &'a City,
+    frame: &'a LocalFrame,
+    grid: usize,
+    leaf_level: u32,
+    /// The extent: a tile edge on it gets no skirt.
+    root: Cell,
+    /// How far tile edges hang down, to hide the cracks between tiles of different levels.
+    skirt_m: f64,
+    quads: Vec<Quad>,
+}
+
+/// Writes the ground over `[min, max]` (local metres) as tiles under `dir/ground/`.
+pub fn write_ground(
+    city: &City,
+    frame: &LocalFrame,
+    min: [f64; 2],
+    max: [f64; 2],
+    dir: &Path,
+) -> std::io::Result<GroundTiles> {
+    let side_m = (max[0] - min[0]).max(max[1] - min[1]).max(1.0);
+    let leaf_level = (side_m / LEAF_SIDE_M).log2().ceil().clamp(0.0, MAX_LEVEL as f64) as u32;
+    let root = Cell { level: 0, x: 0, y: 0, min, side_m };
+    let grid = if city.ground.is_some() { TERRAIN_GRID } else { FLAT_GRID };
+    let mut ground = Ground { city, frame, grid, leaf_level, root, skirt_m: 0.0, quads: surfaces(city, frame) };
+    // The coarsest grid strays from the ground the most: every skirt reaches that far below.
+    ground.skirt_m = ground.terrain_error_m(&root) + 1.0;
+    let dir = dir.join("ground");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let mut written = Written { tiles: 0, bytes: 0 };
+    let all: Vec<u32> = (0..ground.quads.len() as u32).collect();
+    let mut tile = ground.write(root, all, &dir, &mut written)?;
+    let children = match tile.json.as_object_mut().and_then(|o| o.remove("children")) {
+        Some(Value::Array(children)) => children,
+        _ => Vec::new(),
     };
-    let (dx, dy) = ((max[0] - min[0]) / cols as f64, (max[1] - min[1]) / rows as f64);
-    let height = |x: f64, y: f64| frame.surface_z(x, y) + city.ground_m([x, y]);
-    let (mut zmin, mut zmax) = (f64::INFINITY, f64::NEG_INFINITY);
-    let mut ground = Mesh::default();
-    for j in 0..=rows {
-        for i in 0..=cols {
-            let (x, y) = (min[0] + dx * i as f64, min[1] + dy * j as f64);
-            let z = height(x, y);
-            (zmin, zmax) = (zmin.min(z), zmax.max(z));
-            // The terrain's normal from its slopes (the Earth's curvature leaves it all but vertical).
-            let sx = (city.ground_m([x + dx, y]) - city.ground_m([x - dx, y])) / (2.0 * dx);
-            let sy = (city.ground_m([x, y + dy]) - city.ground_m([x, y - dy])) / (2.0 * dy);
-            push(&mut ground, DVec3::new(x, y, z) - origin, DVec3::new(-sx, -sy, 1.0).normalize());
-        }
+    Ok(GroundTiles {
+        content_uri: tile.content_uri,
+        children,
+        geometric_error_m: tile.error_m,
+        min: tile.min,
+        max: tile.max,
+        tiles: written.tiles,
+        bytes: written.bytes,
+    })
+}
+
+struct Written {
+    tiles: usize,
+    bytes: u64,
+}
+
+/// A ground tile as written: its JSON (with its children's), and what its parent needs of it.
+struct Tile {
+    json: Value,
+    content_uri: String,
+    error_m: f64,
+    min: DVec3,
+    max: DVec3,
+}
+
+impl Ground<'_> {
+    fn height_m(&self, x: f64, y: f64) -> f64 {
+        self.frame.surface_z(x, y) + self.city.ground_m([x, y])
     }
-    let row = (cols + 1) as u32;
-    for j in 0..rows as u32 {
-        for i in 0..cols as u32 {
-            let a = j * row + i;
-            ground.indices.extend_from_slice(&[a, a + 1, a + row + 1, a, a + row + 1, a + row]);
+
+    /// Writes the tile of `cell` and those below it, drawing the quads `inside` it.
+    fn write(&self, cell: Cell, inside: Vec<u32>, dir: &Path, out: &mut Written) -> std::io::Result<Tile> {
+        let leaf = cell.level >= self.leaf_level;
+        let mut children = Vec::new();
+        if !leaf {
+            let quadrants = cell.quadrants();
+            let mut parts: [Vec<u32>; 4] = Default::default();
+            for i in &inside {
+                let c = self.quads[*i as usize].center;
+                let q = quadrants.iter().position(|k| k.contains(c)).unwrap_or(0);
+                parts[q].push(*i);
+            }
+            for (q, part) in quadrants.into_iter().zip(parts) {
+                children.push(self.write(q, part, dir, out)?);
+            }
         }
+        let (drawn, dropped_width_m) = if leaf { (inside, 0.0) } else { self.widest(inside) };
+        let origin = DVec3::new(cell.min[0] + cell.side_m / 2.0, cell.min[1] + cell.side_m / 2.0, 0.0);
+        let (terrain, mut lo, mut hi) = self.terrain(&cell, origin);
+        let mut glb = GlbBuilder::default();
+        glb.primitive(&terrain, &GROUND, None);
+        for (material, water) in [(&ROAD, false), (&WATER, true)] {
+            let mut mesh = Mesh::default();
+            for q in drawn.iter().map(|i| &self.quads[*i as usize]).filter(|q| q.water == water) {
+                for p in q.corners {
+                    (lo, hi) = (lo.min(p), hi.max(p));
+                }
+                push_quad(&mut mesh, q.corners.map(|p| p - origin));
+            }
+            glb.primitive(&mesh, material, None);
+        }
+        let glb = glb.finish(origin);
+        let uri = format!("ground/{}/{}_{}.glb", cell.level, cell.x, cell.y);
+        let path = dir.join(format!("{}/{}_{}.glb", cell.level, cell.x, cell.y));
+        std::fs::create_dir_all(path.parent().expect("has a parent"))?;
+        std::fs::write(&path, &glb)?;
+        out.tiles += 1;
+        out.bytes += glb.len() as u64;
+        let child_error_m = children.iter().map(|c| c.error_m).fold(0.0, f64::max);
+        let error_m = if leaf {
+            0.0
+        } else {
+            (self.terrain_error_m(&cell) + child_error_m).max(dropped_width_m).max(child_error_m + 1.0)
+        };
+        for c in &children {
+            (lo, hi) = (lo.min(c.min), hi.max(c.max));
+        }
+        let mut json = json!({
+            "boundingVolume": box_json(lo, hi),
+            "geometricError": error_m,
+            "refine": "REPLACE",
+            "content": {"uri": uri},
+        });
+        if !children.is_empty() {
+            json["children"] = children.into_iter().map(|c| c.json).collect::<Vec<_>>().into();
+        }
+        Ok(Tile { json, content_uri: uri, error_m, min: lo, max: hi })
     }
-    let mut ribbons = Mesh::default();
+
+    /// Of the quads `inside` a coarser tile, the widest classes that fit in [`MAX_ROAD_QUADS`] (rivers always), and
+    /// the width of the widest road left out.
+    fn widest(&self, mut inside: Vec<u32>) -> (Vec<u32>, f64) {
+        let width = |i: &u32| self.quads[*i as usize].width_m;
+        inside.sort_by(|a, b| width(b).total_cmp(&width(a)));
+        let mut keep = inside.len();
+        if keep > MAX_ROAD_QUADS {
+            // Cut at a change of width, so a class is drawn whole or not at all.
+            keep = MAX_ROAD_QUADS;
+            while keep > 0 && width(&inside[keep - 1]) == width(&inside[keep]) && width(&inside[keep]).is_finite() {
+                keep -= 1;
+            }
+            while keep < inside.len() && !width(&inside[keep]).is_finite() {
+                keep += 1;
+            }
+        }
+        let dropped_m = inside.get(keep).map_or(0.0, width);
+        inside.truncate(keep);
+        (inside, dropped_m)
+    }
+
+    /// The cell's terrain grid relative to `origin`, with skirts on its edges inside the extent; and its bounds.
+    fn terrain(&self, cell: &Cell, origin: DVec3) -> (Mesh, DVec3, DVec3) {
+        let n = self.grid;
+        let d = cell.side_m / n as f64;
+        let (mut lo, mut hi) = (DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY));
+        let mut mesh = Mesh::default();
+        for j in 0..=n {
+            for i in 0..=n {
+                let (x, y) = (cell.min[0] + d * i as f64, cell.min[1] + d * j as f64);
+                let p = DVec3::new(x, y, self.height_m(x, y));
+                (lo, hi) = (lo.min(p), hi.max(p));
+                // The terrain's normal from its slopes (the Earth's curvature leaves it all but vertical).
+                let sx = (self.city.ground_m([x + d, y]) - self.city.ground_m([x - d, y])) / (2.0 * d);
+                let sy = (self.city.ground_m([x, y + d]) - self.city.ground_m([x, y - d])) / (2.0 * d);
+                push(&mut mesh, p - origin, DVec3::new(-sx, -sy, 1.0).normalize());
+            }
+        }
+        let row = (n + 1) as u32;
+        for j in 0..n as u32 {
+            for i in 0..n as u32 {
+                let a = j * row + i;
+                mesh.indices.extend_from_slice(&[a, a + 1, a + row + 1, a, a + row + 1, a + row]);
+            }
+        }
+        // Skirts: each edge's vertices again, `skirt_m` lower, walls facing out.
+        let root_max = [self.root.min[0] + self.root.side_m, self.root.min[1] + self.root.side_m];
+        let n = n as u32;
+        // South, east, north, west: whether the edge is inside the extent.
+        let inner = [
+            cell.min[1] > self.root.min[1],
+            cell.min[0] + cell.side_m < root_max[0],
+            cell.min[1] + cell.side_m < root_max[1],
+            cell.min[0] > self.root.min[0],
+        ];
+        for side in (0..4).filter(|&side| inner[side]) {
+            let ring: Vec<u32> = match side {
+                0 => (0..=n).rev().collect(),
+                1 => (0..=n).rev().map(|j| j * row + n).collect(),
+                2 => (0..=n).map(|i| n * row + i).collect(),
+                _ => (0..=n).map(|j| j * row).collect(),
+            };
+            let base = mesh.positions.len() as u32;
+            for &v in &ring {
+                let [x, y, z] = mesh.positions[v as usize];
+                let normal = mesh.normals[v as usize];
+                mesh.positions.push([x, y - self.skirt_m as f32, z]);
+                mesh.normals.push(normal);
+                mesh.feature_ids.push(0.0);
+            }
+            for k in 0..ring.len() as u32 - 1 {
+                let (a, b) = (ring[k as usize], ring[k as usize + 1]);
+                mesh.indices.extend_from_slice(&[a, base + k + 1, base + k, a, b, base + k + 1]);
+            }
+        }
+        (mesh, lo, hi)
+    }
+
+    /// How far the cell's grid strays from the ground between its points (sampled at half its spacing).
+    fn terrain_error_m(&self, cell: &Cell) -> f64 {
+        let n = self.grid;
+        let d = cell.side_m / n as f64;
+        let mut worst: f64 = 0.0;
+        for j in 0..n {
+            for i in 0..n {
+                let (x0, y0) = (cell.min[0] + d * i as f64, cell.min[1] + d * j as f64);
+                let corners = [self.height_m(x0, y0), self.height_m(x0 + d, y0), self.height_m(x0, y0 + d)];
+                let far = self.height_m(x0 + d, y0 + d);
+                for (u, v) in [(0.5, 0.0), (0.0, 0.5), (0.5, 0.5), (1.0, 0.5), (0.5, 1.0)] {
+                    // Bilinear over the cell (its two triangles meet on the diagonal; close enough for an error).
+                    let grid = corners[0] * (1.0 - u) * (1.0 - v)
+                        + corners[1] * u * (1.0 - v)
+                        + corners[2] * (1.0 - u) * v
+                        + far * u * v;
+                    worst = worst.max((self.height_m(x0 + d * u, y0 + d * v) - grid).abs());
+                }
+            }
+        }
+        worst
+    }
+}
+
+/// Every road's and river's surface as quads: roads follow the ground (bridging dips), rivers their level.
+fn surfaces(city: &City, frame: &LocalFrame) -> Vec<Quad> {
+    let mut quads = Vec::new();
+    let mut add = |quad: [[f64; 2]; 4], z: &dyn Fn(usize) -> f64, water: bool, width_m: f64| {
+        let corners = [0, 1, 2, 3].map(|i| DVec3::new(quad[i][0], quad[i][1], z(i)));
+        let center = [0.25 * quad.iter().map(|c| c[0]).sum::<f64>(), 0.25 * quad.iter().map(|c| c[1]).sum::<f64>()];
+        quads.push(Quad { corners, center, water, width_m });
+    };
     for edge in &city.roads.edges {
         let (points, along_m) = densified(&edge.geometry, ROAD_STEP_M);
         let under: Vec<f64> = points.iter().map(|&p| city.ground_m(p)).collect();
         let deck = bridged(&under, &along_m, BRIDGE_REACH_M);
-        for (k, quad) in ribbon_quads(&points, width_m(&edge.class) / 2.0) {
-            let corners = [0, 1, 2, 3].map(|i| {
+        let width = width_m(&edge.class);
+        for (k, quad) in ribbon_quads(&points, width / 2.0) {
+            let z = |i: usize| {
                 let (c, at) = (quad[i], [k, k + 1, k + 1, k][i]);
-                let z = frame.surface_z(c[0], c[1]) + deck[at].max(city.ground_m(c)) + ROAD_LIFT_M;
-                zmax = zmax.max(z);
-                DVec3::new(c[0], c[1], z) - origin
-            });
-            push_quad(&mut ribbons, corners);
+                frame.surface_z(c[0], c[1]) + deck[at].max(city.ground_m(c)) + ROAD_LIFT_M
+            };
+            add(quad, &z, false, width);
         }
     }
-    let mut water = Mesh::default();
     for w in &city.waterways {
         for (k, quad) in ribbon_quads(&w.line_m, w.half_width_m) {
-            let corners = [0, 1, 2, 3].map(|i| {
+            let z = |i: usize| {
                 let (c, at) = (quad[i], [k, k + 1, k + 1, k][i]);
-                DVec3::new(c[0], c[1], frame.surface_z(c[0], c[1]) + w.level_m[at]) - origin
-            });
-            push_quad(&mut water, corners);
+                frame.surface_z(c[0], c[1]) + w.level_m[at]
+            };
+            add(quad, &z, true, f64::INFINITY);
         }
     }
-    let mut glb = GlbBuilder::default();
-    glb.primitive(&ground, &GROUND, None);
-    glb.primitive(&ribbons, &ROAD, None);
-    glb.primitive(&water, &WATER, None);
-    (glb.finish(origin), DVec3::new(min[0], min[1], zmin), DVec3::new(max[0], max[1], zmax.max(zmin)))
+    quads
 }
 
 /// A polyline with points at most `step_m` apart, and each point's distance along it.

@@ -1,4 +1,4 @@
-//! Writing a city as a tileset directory: `tileset.json`, `tiles/L/X_Y.glb`, `ground.glb`, and what drills act
+//! Writing a city as a tileset directory: `tileset.json`, `tiles/L/X_Y.glb`, `ground/L/X_Y.glb`, and what drills act
 //! on: `dem.tif` (the ground's heights, when the city has relief), `roads.json` and `buildings.json`.
 
 use std::path::Path;
@@ -53,7 +53,7 @@ pub struct TileReport {
     pub seconds: f64,
 }
 
-/// Tiles `city` into `dir` (its `tileset.json`, `tiles/`, `ground.glb`, `dem.tif`, `roads.json`, `buildings.json`).
+/// Tiles `city` into `dir` (its `tileset.json`, `tiles/`, `ground/`, `dem.tif`, `roads.json`, `buildings.json`).
 pub fn write_city(city: &City, dir: &Path, options: &TileOptions) -> std::io::Result<TileReport> {
     let started = Instant::now();
     let frame = LocalFrame::new(city.origin);
@@ -96,8 +96,7 @@ pub fn write_city(city: &City, dir: &Path, options: &TileOptions) -> std::io::Re
 
     // Ground under everything, with a margin; and its DEM, for the drills' flood.
     let (lo, hi) = city.extent_m();
-    let (ground_glb, ground_min, ground_max) = ground::ground_glb(city, &frame, lo, hi);
-    std::fs::write(dir.join("ground.glb"), &ground_glb)?;
+    let ground = ground::write_ground(city, &frame, lo, hi, dir)?;
     if let Some(ground) = &city.ground {
         let dem = write_geotiff(&Dem::from_local(&frame, ground)).map_err(std::io::Error::other)?;
         std::fs::write(dir.join(DEM_FILE), dem)?;
@@ -106,11 +105,19 @@ pub fn write_city(city: &City, dir: &Path, options: &TileOptions) -> std::io::Re
     std::fs::write(dir.join("buildings.json"), serde_json::to_vec(&structures(city))?)?;
 
     let buildings_tile = tile_json(&root);
-    let all_min = root.min.min(ground_min);
-    let all_max = root.max.max(ground_max);
-    // Drawing the ground alone leaves out every building: the tallest is the error.
+    let all_min = root.min.min(ground.min);
+    let all_max = root.max.max(ground.max);
+    // Drawing the ground alone leaves out every building: the tallest is the error. The root draws the coarsest
+    // ground; its children replace it (the finer ground and the buildings), or add the buildings to a ground of
+    // one tile.
     let tallest = city.buildings.iter().map(|b| b.height_m).fold(0.0, f64::max);
-    let root_error = tallest.max(root.geometric_error_m * 1.5).max(root.geometric_error_m + 1.0);
+    let root_error =
+        [tallest, root.geometric_error_m * 1.5, root.geometric_error_m + 1.0, ground.geometric_error_m * 1.5]
+            .into_iter()
+            .fold(ground.geometric_error_m + 1.0, f64::max);
+    let refine = if ground.children.is_empty() { "ADD" } else { "REPLACE" };
+    let mut children = ground.children;
+    children.push(buildings_tile);
     let tileset = json!({
         "asset": {"version": "1.1", "generator": concat!("citytwin tiler ", env!("CARGO_PKG_VERSION"))},
         "geometricError": root_error * 2.0,
@@ -118,9 +125,9 @@ pub fn write_city(city: &City, dir: &Path, options: &TileOptions) -> std::io::Re
             "transform": frame.ecef_from_enu.to_cols_array(),
             "boundingVolume": box_json(all_min, all_max),
             "geometricError": root_error,
-            "refine": "ADD",
-            "content": {"uri": "ground.glb"},
-            "children": [buildings_tile],
+            "refine": refine,
+            "content": {"uri": ground.content_uri},
+            "children": children,
         }
     });
     let json = serde_json::to_vec(&tileset)?;
@@ -129,11 +136,11 @@ pub fn write_city(city: &City, dir: &Path, options: &TileOptions) -> std::io::Re
     let all = root.walk();
     Ok(TileReport {
         buildings: city.buildings.len(),
-        tiles: all.len() + 1,
+        tiles: all.len() + ground.tiles,
         leaf_tiles: all.iter().filter(|n| n.is_leaf()).count(),
         max_level: all.iter().map(|n| n.level).max().unwrap_or(0),
         triangles: triangles.into_inner(),
-        bytes: bytes.into_inner() + ground_glb.len() as u64 + json.len() as u64,
+        bytes: bytes.into_inner() + ground.bytes + json.len() as u64,
         road_nodes: city.roads.nodes.len(),
         road_edges: city.roads.edges.len(),
         skipped_buildings: skipped.into_inner(),

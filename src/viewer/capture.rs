@@ -134,16 +134,16 @@ pub struct Bench {
     tiles_ms: Vec<f32>,
     leg: usize,
     arrived: Option<Instant>,
-    peak_rss_kb: u64,
     /// The most the tile layers counted against the budget at once.
     peak_tile_bytes: usize,
     pub done: bool,
 }
 
-fn rss_kb() -> u64 {
+/// The process's peak resident memory so far (the kernel's high-water mark; 0 where there is none).
+fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok())
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok())
         .unwrap_or(0)
 }
 
@@ -174,7 +174,6 @@ fn bench_flight(
     let ms = time.delta_secs() * 1000.0;
     bench.frame_ms.push(ms);
     bench.tiles_ms.push(tiles_time.this_frame.as_secs_f32() * 1000.0);
-    bench.peak_rss_kb = bench.peak_rss_kb.max(rss_kb());
     bench.peak_tile_bytes = bench.peak_tile_bytes.max(sets.totals().bytes_used);
     if cam.flight.is_none() {
         if bench.leg < legs.len() {
@@ -209,7 +208,7 @@ fn bench_flight(
                 "bench-flight: fetched {:.1} MB, {loaded} tiles loaded, converged {:.1} s after start, peak RSS {:.0} MB, peak tile bytes counted {:.0} MB",
                 fetcher.bytes_fetched() as f64 / 1e6,
                 (arrived - bench.started.unwrap_or(arrived)).as_secs_f64(),
-                bench.peak_rss_kb as f64 / 1024.0,
+                peak_rss_kb() as f64 / 1024.0,
                 bench.peak_tile_bytes as f64 / (1 << 20) as f64
             );
             bench.done = true;

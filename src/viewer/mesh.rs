@@ -17,20 +17,23 @@ use crate::tiles::prepare::{RenderPart, Texture};
 
 /// The renderer sized for memory that follows the tile budget: wgpu's default ("performance")
 /// reserves GPU memory in blocks of 128–256 MiB that stay while anything lives in them, which on
-/// a software or unified-memory GPU is host memory the budget cannot see; its "memory usage"
-/// hint takes blocks of 8–64 MiB.
+/// a software or unified-memory GPU is host memory the budget cannot see; even its "memory usage"
+/// hint grows blocks to 64 MiB (32 MiB for uploads). Blocks of 4–8 MiB waste at most a few MiB.
 pub fn render_plugin() -> RenderPlugin {
-    let wgpu = WgpuSettings { memory_hints: MemoryHints::MemoryUsage, ..default() };
+    const MIB: u64 = 1 << 20;
+    let memory_hints = MemoryHints::Manual { suballocated_device_memory_block_size: 4 * MIB..8 * MIB };
+    let wgpu = WgpuSettings { memory_hints, ..default() };
     RenderPlugin { render_creation: RenderCreation::Automatic(Box::new(wgpu)), ..default() }
 }
 
 /// Mesh buffers that give memory back when tiles leave: a tile's mesh of more than
 /// `OWN_BUFFER_BYTES` gets its own buffer (freed with the tile) rather than a place in a shared
-/// slab, and slabs stay small, so an emptied one is freed rather than kept at its high-water size.
+/// slab, and slabs stay small (as the GPU memory blocks they live in), so an emptied one is freed
+/// rather than kept at its high-water size.
 pub fn frugal_mesh_buffers(app: &mut App) {
-    const OWN_BUFFER_BYTES: u64 = 2 << 20;
+    const OWN_BUFFER_BYTES: u64 = 1 << 20;
     if let Some(render) = app.get_sub_app_mut(RenderApp) {
-        let slabs = SlabAllocatorSettings { max_slab_size: 32 << 20, large_threshold: OWN_BUFFER_BYTES, ..default() };
+        let slabs = SlabAllocatorSettings { max_slab_size: 8 << 20, large_threshold: OWN_BUFFER_BYTES, ..default() };
         render.insert_resource(MeshAllocatorSettings { slab_allocator_settings: slabs, ..default() });
     }
 }

@@ -2,8 +2,8 @@
 //! cache budget for all layers, fetching off the main thread and turning content into meshes in
 //! background tasks. It shows the selection without holes: a selected tile that is not on the GPU
 //! yet is stood in for by the tiles that covered its place before (its shown ancestor, or its
-//! shown descendants), and an evicted tile stays until nothing needs it as a stand-in. Then its
-//! entities are despawned and its memory freed; despawning a layer frees all of it.
+//! shown descendants). What is shown stays loaded and counted; an evicted tile's entities are
+//! despawned and its memory freed; despawning a layer frees all of it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -137,8 +137,6 @@ pub struct TileLayer {
     built: HashMap<TileKey, Built>,
     /// Each built tile's ancestors, nearest first, as they were when it was built.
     lineage: HashMap<TileKey, Vec<TileKey>>,
-    /// Tiles the core evicted that are still shown as stand-ins.
-    evicted: HashSet<TileKey>,
     /// What the GPU shows: every tile in it is built.
     pub shown: HashSet<TileKey>,
     wanted: Vec<TileKey>,
@@ -160,7 +158,6 @@ impl TileLayer {
             url,
             built: HashMap::new(),
             lineage: HashMap::new(),
-            evicted: HashSet::new(),
             shown: HashSet::new(),
             wanted: Vec::new(),
             stats: TilesetStats::default(),
@@ -249,7 +246,22 @@ impl Plugin for TilesPlugin {
             .add_systems(Update, receive.in_set(TilesSystems::Receive))
             .add_systems(Update, select.in_set(TilesSystems::Select))
             .add_systems(Update, build.in_set(TilesSystems::Build))
-            .add_systems(Update, show.in_set(TilesSystems::Show));
+            .add_systems(Update, show.in_set(TilesSystems::Show))
+            .add_systems(Last, trim_heap_after_streaming);
+    }
+}
+
+/// Half a second after the layers streamed (tiles decoded, built or unloaded: their temporaries,
+/// entities, meshes and GPU buffers freed by then), the heap's free pages go back to the system, so
+/// the process's memory follows what the budget holds.
+fn trim_heap_after_streaming(layers: Query<&TileLayer>, mut pending_since: Local<Option<Instant>>) {
+    if layers.iter().any(|t| t.idle_frames == 0) {
+        pending_since.get_or_insert_with(Instant::now);
+    }
+    if pending_since.is_some_and(|since| since.elapsed() >= Duration::from_millis(500)) {
+        *pending_since = None;
+        // Off the frame: it walks the heap's free chunks, under the allocator's locks.
+        AsyncComputeTaskPool::get().spawn(async { crate::platform::trim_heap() }).detach();
     }
 }
 
@@ -333,6 +345,9 @@ fn select(
         .iter_mut()
         .zip(&seen_by)
         .map(|((_, t, _), views)| {
+            // What is drawn (stand-ins too) stays loaded, and counted, until it is replaced.
+            let t = &mut **t;
+            t.tileset.set_drawn(t.shown.iter().copied());
             let options = t.tileset.options_mut();
             options.maximum_screen_space_error = settings.max_sse;
             options.maximum_simultaneous_requests = settings.max_requests;
@@ -364,27 +379,23 @@ impl TileLayer {
             fetcher.cancel(layer, id);
         }
         for key in &result.unloaded {
-            if self.shown.contains(key) && matches!(self.built.get(key), Some(Built::Ready(_))) {
-                self.evicted.insert(*key); // still standing in: freed once nothing needs it
-            } else {
-                self.forget(*key, commands);
-            }
+            self.forget(*key, commands);
         }
         for e in &result.errors {
             error!("tile {}: {}", e.url, e.message);
         }
         self.errors.extend(result.errors);
         // Loads held back by a budget that the view alone overruns wait for the view to change:
-        // as settled as it gets.
+        // as settled as it gets. Evicting is not settled: what was drawn goes a frame later.
         let s = &result.stats;
-        let busy = s.requests_in_flight + s.requests_started > 0 || (s.requests_queued > 0 && !s.over_budget);
+        let busy = s.requests_in_flight + s.requests_started + s.tiles_unloaded > 0
+            || (s.requests_queued > 0 && !s.over_budget);
         self.idle_frames = if busy { 0 } else { self.idle_frames + 1 };
         self.stats = result.stats;
         for key in &result.to_render {
             if !self.built.contains_key(key) {
                 self.start_building(*key);
             }
-            self.evicted.remove(key); // selected again: loaded again
         }
         self.wanted = result.to_render;
     }
@@ -433,7 +444,6 @@ impl TileLayer {
             }
         }
         self.lineage.remove(&key);
-        self.evicted.remove(&key);
         self.shown.remove(&key);
     }
 
@@ -556,17 +566,12 @@ fn build(
 /// Shows each layer's tiles in the views that show the layer.
 fn show(
     mut layers: Query<(&mut TileLayer, &LayerViews)>,
-    mut commands: Commands,
     mut parts: Query<(&TilePart, &mut Visibility, &mut RenderLayers)>,
     mut time: ResMut<TilesFrameTime>,
 ) {
     let start = Instant::now();
     for (mut t, _) in &mut layers {
         t.shown = t.next_shown();
-        let freed: Vec<TileKey> = t.evicted.iter().copied().filter(|k| !t.shown.contains(k)).collect();
-        for key in freed {
-            t.forget(key, &mut commands);
-        }
     }
     for (part, mut vis, mut render_layers) in &mut parts {
         let Ok((t, views)) = layers.get(part.layer) else { continue };

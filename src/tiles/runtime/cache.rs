@@ -6,7 +6,7 @@ use std::cmp::Reverse;
 
 use super::Tileset;
 use super::build::remove_descendants;
-use super::node::{Children, Load, Loaded, TileKey};
+use super::node::{Children, Load, Loaded, TileKey, TileSelectionState};
 
 /// Something the cache may free: a tile's content, or the dynamic children of a tile (with the
 /// external tileset or subtree they came from).
@@ -18,27 +18,12 @@ pub(super) struct Candidate {
 }
 
 impl Tileset {
-    /// Evicts until within this tileset's own budget; returns tiles whose content was unloaded.
-    pub(super) fn evict(&mut self) -> Vec<TileKey> {
-        let budget = self.options.maximum_cached_bytes;
-        let mut unloaded = Vec::new();
-        if self.bytes_used() <= budget {
-            return unloaded;
-        }
-        for c in self.eviction_candidates() {
-            if self.bytes_used() <= budget {
-                break;
-            }
-            unloaded.extend(self.evict_candidate(c));
-        }
-        unloaded
-    }
-
-    /// What this frame did not use, in eviction order: content of tiles unused this frame; and the
-    /// dynamic children of any tile none of whose children was used this frame, ranked by the
-    /// children's last use. Descendants sort first (older or deeper), and content before
-    /// structure at equal rank, so a prune finds the content below it already gone. Ages count
-    /// frames, so tilesets updated together rank against each other (see `update_shared`).
+    /// What this frame did not use, in eviction order: content of tiles unused this frame (or
+    /// refined away: their children are drawn instead) and not drawn by the engine (`set_drawn`); and the dynamic children of any tile none of whose
+    /// children was used this frame, ranked by the children's last use. Descendants sort first
+    /// (older or deeper), and content before structure at equal rank, so a prune finds the content
+    /// below it already gone. Ages count frames, so tilesets updated together rank against each
+    /// other (see `update_shared`).
     pub(super) fn eviction_candidates(&self) -> Vec<Candidate> {
         let frame = self.frame;
         let mut candidates = Vec::new();
@@ -46,7 +31,8 @@ impl Tileset {
             candidates.push(Candidate { rank: (Reverse(frame - used), Reverse(depth), what), key })
         };
         for (key, n) in &self.nodes {
-            if n.last_used < frame && n.loaded_bytes() > 0 {
+            let unused = n.last_used < frame || n.state == TileSelectionState::Refined;
+            if unused && n.loaded_bytes() > 0 && !self.drawn.contains(&key) {
                 push(n.last_used, n.depth, key, Evict::Content);
             }
             if n.children_kind == Children::Dynamic || subtree_loaded(n) {

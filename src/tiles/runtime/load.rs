@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::build::{self, Attach, subtree_url};
+use super::memory::Room;
 use super::node::{Children, Load, Loaded, TileKey, UpAxis};
 use super::selection::{LoadPriorityGroup, Target, Want};
 use super::{InFlight, RequestId, RequestKind, TileRequest, Tileset};
@@ -14,11 +15,7 @@ use crate::tiles::{LoadError, TilesError, gzip, model, uri};
 impl Tileset {
     /// Cancels in-flight requests nobody wants, then starts the most pressing wanted ones.
     /// Returns (started, cancelled, still queued).
-    pub(super) fn schedule(
-        &mut self,
-        mut wants: Vec<Want>,
-        over_budget: bool,
-    ) -> (Vec<TileRequest>, Vec<RequestId>, usize) {
+    pub(super) fn schedule(&mut self, mut wants: Vec<Want>, room: Room) -> (Vec<TileRequest>, Vec<RequestId>, usize) {
         let mut cancelled = Vec::new();
         if self.options.cancel_unwanted_requests {
             let wanted: HashSet<(TileKey, Target)> = wants.iter().map(|w| (w.key, w.target)).collect();
@@ -44,8 +41,12 @@ impl Tileset {
             if !unloaded {
                 continue; // already loading
             }
-            let room = self.in_flight.len() < self.options.maximum_simultaneous_requests;
-            if !room || (over_budget && want.priority.group != LoadPriorityGroup::Urgent) {
+            let group = want.priority.group;
+            if room == Room::Tight && group == LoadPriorityGroup::Preload {
+                continue; // not needed to draw, and the cache would evict it again: not even queued
+            }
+            let slot = self.in_flight.len() < self.options.maximum_simultaneous_requests;
+            if !slot || (room == Room::Spent && group != LoadPriorityGroup::Urgent) {
                 queued += 1;
                 continue;
             }
@@ -171,6 +172,7 @@ impl Tileset {
         self.record_warnings(url, w);
         let size = decoded.byte_size();
         self.payload_bytes += size;
+        self.landed = (self.landed.0 + 1, self.landed.1 + size);
         self.nodes[key].contents[slot].load = Load::Loaded(Loaded::Content { content: Arc::new(decoded), bytes: size });
         Ok(())
     }

@@ -9,7 +9,7 @@ mod node;
 mod selection;
 mod shared;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use glam::DMat4;
@@ -20,6 +20,7 @@ pub use selection::{LoadPriorityGroup, Priority};
 pub use shared::update_shared;
 
 use build::Nodes;
+use memory::Room;
 use node::{Children, ContentSlot, Load, Loaded, NODE_BYTES, Node};
 use selection::{Target, Traversal};
 
@@ -106,7 +107,8 @@ pub struct TilesetStats {
     pub tiles_unloaded: usize,
     pub bytes_used: usize,
     pub bytes_budget: usize,
-    /// Over budget even after evicting everything unused: only urgent loads go out.
+    /// Over budget even after evicting everything unused, counting what the requests in flight
+    /// will bring: only urgent loads go out.
     pub over_budget: bool,
     /// The screen-space error this frame refined to: the maximum, raised while over budget.
     pub effective_max_sse: f64,
@@ -172,6 +174,9 @@ pub struct Tileset {
     in_flight: HashMap<RequestId, InFlight>,
     /// Bytes of loaded content, external tileset JSON and subtrees (nodes are counted apart).
     payload_bytes: usize,
+    /// Contents landed so far and their bytes (the engine's included): their mean sizes what the
+    /// requests in flight will bring.
+    landed: (usize, usize),
     errors: Vec<TileError>,
     new_errors: Vec<TileError>,
     warnings: Vec<Warning>,
@@ -181,6 +186,8 @@ pub struct Tileset {
     cancelled_total: u64,
     /// The budget's factor on the maximum screen-space error (1 while the budget holds).
     memory_sse_factor: f64,
+    /// Tiles the engine still draws (stand-ins for tiles not ready yet among them): never evicted.
+    drawn: HashSet<TileKey>,
 }
 
 /// At most this many warnings are kept (the count beyond is still in `warnings_total`).
@@ -215,6 +222,7 @@ impl Tileset {
             next_request: 0,
             in_flight: HashMap::new(),
             payload_bytes: 0,
+            landed: (0, 0),
             errors: Vec::new(),
             new_errors: Vec::new(),
             warnings: Vec::new(),
@@ -223,6 +231,7 @@ impl Tileset {
             requests_total: 0,
             cancelled_total: 0,
             memory_sse_factor: 1.0,
+            drawn: HashSet::new(),
         }
     }
 
@@ -235,12 +244,18 @@ impl Tileset {
     }
 
     /// Selects tiles for the given views, schedules loads, cancels stale ones and evicts.
+    /// Its budget is its own `maximum_cached_bytes` (`update_shared` with this tileset alone).
     pub fn update(&mut self, views: &[ViewState]) -> UpdateResult {
-        let selected = self.select(views);
-        let unloaded = self.evict();
         let budget = self.options.maximum_cached_bytes;
-        self.adjust_sse_for_memory(self.bytes_used(), budget);
-        self.finish_update(selected, unloaded, budget, self.bytes_used() > budget)
+        let mut results = update_shared(&mut [(self, views)], budget);
+        results.pop().expect("one result per tileset")
+    }
+
+    /// The tiles the engine draws now, stand-ins included: their content stays (and counts) while
+    /// they are drawn, whatever this frame selects. Set it before each update.
+    pub fn set_drawn(&mut self, keys: impl IntoIterator<Item = TileKey>) {
+        self.drawn.clear();
+        self.drawn.extend(keys);
     }
 
     /// This frame's traversal: what to draw and what to load (nothing evicted or scheduled yet).
@@ -256,16 +271,16 @@ impl Tileset {
         Selected { to_render: t.render, wants: t.wants, visited: t.visited, culled: t.culled }
     }
 
-    /// Schedules the selection's loads (only urgent ones `over_budget`) and reports the frame.
+    /// Schedules the selection's loads (as many as the budget leaves `room` for) and reports the frame.
     fn finish_update(
         &mut self,
         selected: Selected,
         unloaded: Vec<TileKey>,
         bytes_budget: usize,
-        over_budget: bool,
+        room: Room,
     ) -> UpdateResult {
         let Selected { to_render, wants, visited, culled } = selected;
-        let (requests, cancelled, queued) = self.schedule(wants, over_budget);
+        let (requests, cancelled, queued) = self.schedule(wants, room);
         let stats = TilesetStats {
             frame: self.frame,
             nodes: self.nodes.len() - 1,
@@ -280,7 +295,7 @@ impl Tileset {
             tiles_unloaded: unloaded.len(),
             bytes_used: self.bytes_used(),
             bytes_budget,
-            over_budget,
+            over_budget: room == Room::Spent,
             effective_max_sse: self.effective_max_sse(),
             requests_total: self.requests_total,
             cancelled_total: self.cancelled_total,
@@ -366,6 +381,7 @@ impl Tileset {
         let Some(held) = slot else { return false };
         *held += bytes;
         self.payload_bytes += bytes;
+        self.landed.1 += bytes;
         true
     }
 

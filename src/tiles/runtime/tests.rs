@@ -692,3 +692,70 @@ fn the_engines_bytes_for_a_tile_count_against_the_budget_and_go_with_its_content
     assert_eq!(h.last.unloaded, vec![h.key("a.glb")]);
     assert!(h.ts.bytes_used() < before, "freed with the content");
 }
+
+#[test]
+fn refined_away_ancestors_go_first_when_over_budget_and_come_back_only_with_room() {
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    let near = [view_from(0.0, 0.0, 500.0)];
+    h.converge(&near);
+    assert_eq!(h.last.stats.tiles_loaded, 5, "the root is kept (preloaded) under its children");
+    assert_eq!(h.state("root.glb"), S::Refined);
+    let all = h.ts.bytes_used();
+    let per_tile = h.ts.contents(h.key("a.glb")).next().unwrap().byte_size();
+    // Half a tile over: the root, drawn by nobody, goes; the children drawn stay.
+    h.ts.options_mut().maximum_cached_bytes = all - per_tile / 2;
+    h.frame(&near);
+    assert_eq!(h.last.unloaded, vec![h.key("root.glb")]);
+    assert_eq!(h.rendered(), vec!["a.glb", "b.glb", "c.glb", "d.glb"]);
+    // Near the budget it is not preloaded again (the cache would take it again), nor queued.
+    for _ in 0..5 {
+        h.frame(&near);
+        assert!(h.requested().is_empty(), "{:?}", h.requested());
+        assert_eq!(h.last.stats.requests_queued, 0);
+        assert!(!h.last.stats.over_budget);
+    }
+    // Room again: it comes back, as a preload.
+    h.ts.options_mut().maximum_cached_bytes = all * 4;
+    h.frame(&near);
+    assert_eq!(h.requested(), vec![("root.glb".to_owned(), LoadPriorityGroup::Preload)]);
+}
+
+#[test]
+fn tiles_the_engine_still_draws_are_never_evicted() {
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    h.converge(&[view_from(0.0, 0.0, 500.0)]);
+    let children: Vec<TileKey> = ["a.glb", "b.glb", "c.glb", "d.glb"].iter().map(|n| h.key(n)).collect();
+    // Zoomed out, the root is selected, but the engine still shows the children (say, while the
+    // root's meshes are being built): they stay, and count, whatever the budget.
+    h.ts.options_mut().maximum_cached_bytes = 1;
+    h.ts.set_drawn(children.iter().copied());
+    let far = [view_from(0.0, 0.0, 10_000.0)];
+    h.frame(&far);
+    assert!(h.last.unloaded.is_empty(), "{:?}", h.last.unloaded);
+    assert!(h.last.stats.over_budget);
+    assert_eq!(h.last.stats.tiles_loaded, 5);
+    // Once the engine draws the root instead, they go.
+    h.ts.set_drawn([h.key("root.glb")]);
+    h.frame(&far);
+    let mut unloaded = h.last.unloaded.clone();
+    unloaded.sort();
+    let mut want = children;
+    want.sort();
+    assert_eq!(unloaded, want);
+}
+
+#[test]
+fn what_the_requests_in_flight_will_bring_counts_before_it_lands() {
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    h.converge(&[view_from(0.0, 0.0, 10_000.0)]);
+    let per_tile = h.ts.contents(h.key("root.glb")).next().unwrap().byte_size();
+    assert_eq!(h.ts.in_flight_bytes(), 0);
+    h.ts.options_mut().maximum_cached_bytes = h.ts.bytes_used() + per_tile / 2;
+    let near = [view_from(0.0, 0.0, 500.0)];
+    assert_eq!(h.frame(&near).requests.len(), 4);
+    // Four out, each estimated at the mean content landed so far (the root's): over the budget
+    // before any of them lands.
+    assert_eq!(h.ts.in_flight_bytes(), 4 * per_tile);
+    h.frame(&near);
+    assert!(h.last.stats.over_budget && h.ts.bytes_used() <= h.ts.options().maximum_cached_bytes);
+}
