@@ -6,7 +6,7 @@ use std::cmp::Reverse;
 
 use super::Tileset;
 use super::build::remove_descendants;
-use super::node::{Children, Load, Loaded, TileKey, TileSelectionState};
+use super::node::{Children, Load, Loaded, TileKey};
 
 /// Something the cache may free: a tile's content, or the dynamic children of a tile (with the
 /// external tileset or subtree they came from).
@@ -18,8 +18,8 @@ pub(super) struct Candidate {
 }
 
 impl Tileset {
-    /// What this frame did not use, in eviction order: content of tiles unused this frame (or
-    /// refined away: their children are drawn instead) and not drawn by the engine (`set_drawn`); and the dynamic children of any tile none of whose
+    /// What this frame did not use, in eviction order: content of tiles unused this frame and not
+    /// drawn by the engine (`set_drawn`); and the dynamic children of any tile none of whose
     /// children was used this frame, ranked by the children's last use. Descendants sort first
     /// (older or deeper), and content before structure at equal rank, so a prune finds the content
     /// below it already gone. Ages count frames, so tilesets updated together rank against each
@@ -31,8 +31,7 @@ impl Tileset {
             candidates.push(Candidate { rank: (Reverse(frame - used), Reverse(depth), what), key })
         };
         for (key, n) in &self.nodes {
-            let unused = n.last_used < frame || n.state == TileSelectionState::Refined;
-            if unused && n.loaded_bytes() > 0 && !self.drawn.contains(&key) {
+            if n.last_used < frame && n.loaded_bytes() > 0 && !self.drawn.contains(&key) {
                 push(n.last_used, n.depth, key, Evict::Content);
             }
             if n.children_kind == Children::Dynamic || subtree_loaded(n) {

@@ -4,7 +4,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::build::{self, Attach, subtree_url};
-use super::memory::Room;
 use super::node::{Children, Load, Loaded, TileKey, UpAxis};
 use super::selection::{LoadPriorityGroup, Target, Want};
 use super::{InFlight, RequestId, RequestKind, TileRequest, Tileset};
@@ -15,7 +14,11 @@ use crate::tiles::{LoadError, TilesError, gzip, model, uri};
 impl Tileset {
     /// Cancels in-flight requests nobody wants, then starts the most pressing wanted ones.
     /// Returns (started, cancelled, still queued).
-    pub(super) fn schedule(&mut self, mut wants: Vec<Want>, room: Room) -> (Vec<TileRequest>, Vec<RequestId>, usize) {
+    pub(super) fn schedule(
+        &mut self,
+        mut wants: Vec<Want>,
+        over_budget: bool,
+    ) -> (Vec<TileRequest>, Vec<RequestId>, usize) {
         let mut cancelled = Vec::new();
         if self.options.cancel_unwanted_requests {
             let wanted: HashSet<(TileKey, Target)> = wants.iter().map(|w| (w.key, w.target)).collect();
@@ -41,12 +44,8 @@ impl Tileset {
             if !unloaded {
                 continue; // already loading
             }
-            let group = want.priority.group;
-            if room == Room::Tight && group == LoadPriorityGroup::Preload {
-                continue; // not needed to draw, and the cache would evict it again: not even queued
-            }
-            let slot = self.in_flight.len() < self.options.maximum_simultaneous_requests;
-            if !slot || (room == Room::Spent && group != LoadPriorityGroup::Urgent) {
+            let room = self.in_flight.len() < self.options.maximum_simultaneous_requests;
+            if !room || (over_budget && want.priority.group != LoadPriorityGroup::Urgent) {
                 queued += 1;
                 continue;
             }

@@ -12,31 +12,6 @@ const RESTORE_BELOW: f64 = 0.75;
 /// The coarsest it goes: sixteen times the maximum set.
 const MAX_FACTOR: f64 = 16.0;
 
-/// What the budget leaves for new loads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Room {
-    /// Under the band: every load goes out.
-    Ample,
-    /// In the band: no preloads (ancestors refined away), which the cache would evict again.
-    Tight,
-    /// Over the budget: only urgent loads (nothing drawn in their place).
-    Spent,
-}
-
-impl Room {
-    /// The room left when `used_bytes` are held and the requests in flight will bring `in_flight_bytes`.
-    pub(super) fn of(used_bytes: usize, in_flight_bytes: usize, budget_bytes: usize) -> Room {
-        let bytes = used_bytes + in_flight_bytes;
-        if bytes > budget_bytes {
-            Room::Spent
-        } else if bytes as f64 > budget_bytes as f64 * RESTORE_BELOW {
-            Room::Tight
-        } else {
-            Room::Ample
-        }
-    }
-}
-
 /// The next factor on the maximum screen-space error, for `used_bytes` against `budget_bytes`.
 pub fn next_sse_factor(factor: f64, used_bytes: usize, budget_bytes: usize) -> f64 {
     if used_bytes > budget_bytes {

@@ -20,7 +20,6 @@ pub use selection::{LoadPriorityGroup, Priority};
 pub use shared::update_shared;
 
 use build::Nodes;
-use memory::Room;
 use node::{Children, ContentSlot, Load, Loaded, NODE_BYTES, Node};
 use selection::{Target, Traversal};
 
@@ -271,16 +270,16 @@ impl Tileset {
         Selected { to_render: t.render, wants: t.wants, visited: t.visited, culled: t.culled }
     }
 
-    /// Schedules the selection's loads (as many as the budget leaves `room` for) and reports the frame.
+    /// Schedules the selection's loads (only urgent ones `over_budget`) and reports the frame.
     fn finish_update(
         &mut self,
         selected: Selected,
         unloaded: Vec<TileKey>,
         bytes_budget: usize,
-        room: Room,
+        over_budget: bool,
     ) -> UpdateResult {
         let Selected { to_render, wants, visited, culled } = selected;
-        let (requests, cancelled, queued) = self.schedule(wants, room);
+        let (requests, cancelled, queued) = self.schedule(wants, over_budget);
         let stats = TilesetStats {
             frame: self.frame,
             nodes: self.nodes.len() - 1,
@@ -295,7 +294,7 @@ impl Tileset {
             tiles_unloaded: unloaded.len(),
             bytes_used: self.bytes_used(),
             bytes_budget,
-            over_budget: room == Room::Spent,
+            over_budget,
             effective_max_sse: self.effective_max_sse(),
             requests_total: self.requests_total,
             cancelled_total: self.cancelled_total,

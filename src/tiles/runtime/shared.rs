@@ -3,7 +3,6 @@
 //! fit the budget.
 
 use super::cache::Candidate;
-use super::memory::Room;
 use super::{TileKey, Tileset, UpdateResult};
 use crate::tiles::ViewState;
 
@@ -34,13 +33,13 @@ pub fn update_shared(sets: &mut [(&mut Tileset, &[ViewState])], budget_bytes: us
     }
     // Loads wait while the budget, with what the requests in flight will bring, is spent.
     let in_flight: usize = sets.iter().map(|(t, _)| t.in_flight_bytes()).sum();
-    let room = Room::of(used, in_flight, budget_bytes);
+    let over_budget = used + in_flight > budget_bytes;
     for (t, _) in sets.iter_mut() {
         t.adjust_sse_for_memory(used, budget_bytes);
     }
     sets.iter_mut()
         .zip(selected)
         .zip(unloaded)
-        .map(|(((t, _), s), u)| t.finish_update(s, u, budget_bytes, room))
+        .map(|(((t, _), s), u)| t.finish_update(s, u, budget_bytes, over_budget))
         .collect()
 }

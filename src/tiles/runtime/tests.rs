@@ -694,33 +694,6 @@ fn the_engines_bytes_for_a_tile_count_against_the_budget_and_go_with_its_content
 }
 
 #[test]
-fn refined_away_ancestors_go_first_when_over_budget_and_come_back_only_with_room() {
-    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
-    let near = [view_from(0.0, 0.0, 500.0)];
-    h.converge(&near);
-    assert_eq!(h.last.stats.tiles_loaded, 5, "the root is kept (preloaded) under its children");
-    assert_eq!(h.state("root.glb"), S::Refined);
-    let all = h.ts.bytes_used();
-    let per_tile = h.ts.contents(h.key("a.glb")).next().unwrap().byte_size();
-    // Half a tile over: the root, drawn by nobody, goes; the children drawn stay.
-    h.ts.options_mut().maximum_cached_bytes = all - per_tile / 2;
-    h.frame(&near);
-    assert_eq!(h.last.unloaded, vec![h.key("root.glb")]);
-    assert_eq!(h.rendered(), vec!["a.glb", "b.glb", "c.glb", "d.glb"]);
-    // Near the budget it is not preloaded again (the cache would take it again), nor queued.
-    for _ in 0..5 {
-        h.frame(&near);
-        assert!(h.requested().is_empty(), "{:?}", h.requested());
-        assert_eq!(h.last.stats.requests_queued, 0);
-        assert!(!h.last.stats.over_budget);
-    }
-    // Room again: it comes back, as a preload.
-    h.ts.options_mut().maximum_cached_bytes = all * 4;
-    h.frame(&near);
-    assert_eq!(h.requested(), vec![("root.glb".to_owned(), LoadPriorityGroup::Preload)]);
-}
-
-#[test]
 fn tiles_the_engine_still_draws_are_never_evicted() {
     let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
     h.converge(&[view_from(0.0, 0.0, 500.0)]);
