@@ -167,7 +167,7 @@ impl Ground<'_> {
                 children.push(self.write(q, part, dir, out)?);
             }
         }
-        let (drawn, dropped_width_m) = if leaf { (inside, 0.0) } else { self.widest(inside) };
+        let (drawn, dropped_width_m) = if leaf { (inside, 0.0) } else { widest(&self.quads, inside) };
         let origin = DVec3::new(cell.min[0] + cell.side_m / 2.0, cell.min[1] + cell.side_m / 2.0, 0.0);
         let (terrain, mut lo, mut hi) = self.terrain(&cell, origin);
         let mut glb = GlbBuilder::default();
@@ -208,27 +208,6 @@ impl Ground<'_> {
             json["children"] = children.into_iter().map(|c| c.json).collect::<Vec<_>>().into();
         }
         Ok(Tile { json, content_uri: uri, error_m, min: lo, max: hi })
-    }
-
-    /// Of the quads `inside` a coarser tile, the widest classes that fit in [`MAX_ROAD_QUADS`] (rivers always), and
-    /// the width of the widest road left out.
-    fn widest(&self, mut inside: Vec<u32>) -> (Vec<u32>, f64) {
-        let width = |i: &u32| self.quads[*i as usize].width_m;
-        inside.sort_by(|a, b| width(b).total_cmp(&width(a)));
-        let mut keep = inside.len();
-        if keep > MAX_ROAD_QUADS {
-            // Cut at a change of width, so a class is drawn whole or not at all.
-            keep = MAX_ROAD_QUADS;
-            while keep > 0 && width(&inside[keep - 1]) == width(&inside[keep]) && width(&inside[keep]).is_finite() {
-                keep -= 1;
-            }
-            while keep < inside.len() && !width(&inside[keep]).is_finite() {
-                keep += 1;
-            }
-        }
-        let dropped_m = inside.get(keep).map_or(0.0, width);
-        inside.truncate(keep);
-        (inside, dropped_m)
     }
 
     /// The cell's terrain grid relative to `origin`, with skirts on its edges inside the extent; and its bounds.
@@ -310,6 +289,27 @@ impl Ground<'_> {
         }
         worst
     }
+}
+
+/// Of the quads `inside` a coarser tile, the widest classes that fit in [`MAX_ROAD_QUADS`] (rivers always), and
+/// the width of the widest road left out.
+fn widest(quads: &[Quad], mut inside: Vec<u32>) -> (Vec<u32>, f64) {
+    let width = |i: &u32| quads[*i as usize].width_m;
+    inside.sort_by(|a, b| width(b).total_cmp(&width(a)));
+    let mut keep = inside.len();
+    if keep > MAX_ROAD_QUADS {
+        // Cut at a change of width, so a class is drawn whole or not at all.
+        keep = MAX_ROAD_QUADS;
+        while keep > 0 && width(&inside[keep - 1]) == width(&inside[keep]) && width(&inside[keep]).is_finite() {
+            keep -= 1;
+        }
+        while keep < inside.len() && !width(&inside[keep]).is_finite() {
+            keep += 1;
+        }
+    }
+    let dropped_m = inside.get(keep).map_or(0.0, width);
+    inside.truncate(keep);
+    (inside, dropped_m)
 }
 
 /// Every road's and river's surface as quads: roads follow the ground (bridging dips), rivers their level.
@@ -426,5 +426,52 @@ mod tests {
         for (a, want) in along.iter().zip([0.0, 20.0 / 3.0, 40.0 / 3.0, 20.0, 25.0]) {
             assert!((a - want).abs() < 1e-9, "{along:?}");
         }
+    }
+
+    #[test]
+    fn coarser_tiles_keep_whole_road_classes_widest_first_and_every_river() {
+        let quad = |width_m: f64, water: bool| Quad { corners: [DVec3::ZERO; 4], center: [0.0; 2], water, width_m };
+        let mut quads: Vec<Quad> = (0..10_000).map(|_| quad(10.0, false)).collect();
+        quads.extend((0..10_000).map(|_| quad(20.0, false)));
+        quads.extend((0..100).map(|_| quad(f64::INFINITY, true)));
+        let (kept, dropped_m) = widest(&quads, (0..quads.len() as u32).collect());
+        // 20,100 quads do not fit 16,384: the 10 m class goes whole, the 20 m class and the rivers stay.
+        assert_eq!(kept.len(), 10_100);
+        assert!(kept.iter().all(|i| quads[*i as usize].width_m > 10.0));
+        assert_eq!(dropped_m, 10.0);
+        let few: Vec<u32> = (0..100).collect();
+        assert_eq!(widest(&quads, few.clone()), (few, 0.0), "what fits is all kept");
+    }
+
+    #[test]
+    fn the_ground_is_a_quadtree_of_small_leaves_with_errors_falling_to_zero() {
+        use crate::tiler::procedural::{ProceduralOptions, generate};
+        let city = generate(&ProceduralOptions::new(3000, 3));
+        let frame = LocalFrame::new(city.origin);
+        let (lo, hi) = city.extent_m();
+        let dir = tempfile::tempdir().unwrap();
+        let ground = write_ground(&city, &frame, lo, hi, dir.path()).unwrap();
+        assert!(!ground.children.is_empty(), "a city {:.0} m across is more than one tile", hi[0] - lo[0]);
+        assert!(dir.path().join(&ground.content_uri).is_file());
+        let mut stack: Vec<(Value, f64)> =
+            ground.children.iter().map(|c| (c.clone(), ground.geometric_error_m)).collect();
+        let mut tiles = 1;
+        while let Some((tile, parent_error_m)) = stack.pop() {
+            tiles += 1;
+            let error_m = tile["geometricError"].as_f64().unwrap();
+            assert!(error_m < parent_error_m, "{error_m} under {parent_error_m}");
+            assert!(dir.path().join(tile["content"]["uri"].as_str().unwrap()).is_file());
+            match tile["children"].as_array() {
+                Some(children) => stack.extend(children.iter().map(|c| (c.clone(), error_m))),
+                None => {
+                    assert_eq!(error_m, 0.0, "a leaf draws everything");
+                    // Half its side, plus the roads that stick out of it (a quad belongs to the tile of its centre).
+                    let b = &tile["boundingVolume"]["box"];
+                    let half_m = b[3].as_f64().unwrap().max(b[7].as_f64().unwrap());
+                    assert!(half_m <= LEAF_SIDE_M / 2.0 + 30.0, "{half_m}");
+                }
+            }
+        }
+        assert_eq!(tiles, ground.tiles);
     }
 }
