@@ -183,8 +183,8 @@ impl Ground<'_> {
             glb.primitive(&mesh, material, None);
         }
         let glb = glb.finish(origin);
-        let uri = format!("ground/{}/{}_{}.glb", cell.level, cell.x, cell.y);
-        let path = dir.join(format!("{}/{}_{}.glb", cell.level, cell.x, cell.y));
+        let name = format!("{}/{}_{}.glb", cell.level, cell.x, cell.y);
+        let (uri, path) = (format!("ground/{name}"), dir.join(&name));
         std::fs::create_dir_all(path.parent().expect("has a parent"))?;
         std::fs::write(&path, &glb)?;
         out.tiles += 1;
