@@ -28,13 +28,14 @@ struct FeatureState {
     rgb: vec3<f32>,
 }
 
-// The state of the feature whose ID the vertex carried (in the second UV channel; a negative ID
-// or one past the table has the default state).
+// The state of the feature whose ID the vertex carried (in its last UV channel: the second beside
+// texture coordinates, else the first). A part with no table (Bevy's 1×1 fallback stands in), a
+// negative ID or one past the table has the default state.
 fn feature_state(feature_id: f32) -> FeatureState {
     var s: FeatureState;
     s.flags = 0u;
     s.rgb = vec3<f32>(0.0);
-    if feature_id < 0.0 {
+    if feature_id < 0.0 || textureDimensions(feature_state_table).x != TABLE_WIDTH {
         return s;
     }
     let id = u32(round(feature_id));

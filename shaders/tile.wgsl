@@ -23,6 +23,8 @@
 fn fragment(in: VertexOutput, @builtin(front_facing) is_front: bool) -> FragmentOutput {
 #ifdef VERTEX_UVS_B
     let state = feature_state(in.uv_b.x);
+#else ifdef VERTEX_UVS_A
+    let state = feature_state(in.uv.x);
 #else
     let state = feature_state(-1.0);
 #endif

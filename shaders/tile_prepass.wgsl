@@ -6,6 +6,8 @@
 fn discard_hidden_feature(in: prepass_io::VertexOutput) {
 #ifdef VERTEX_UVS_B
     discard_hidden(feature_state(in.uv_b.x), in.position);
+#else ifdef VERTEX_UVS_A
+    discard_hidden(feature_state(in.uv.x), in.position);
 #endif
     discard_sectioned(in.world_position.xyz);
 }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use glam::DVec3;
+use glam::{DVec3, Vec3};
 
 /// Texels per row of a state table (WebGL2 guarantees 2048 px a side, so 512 k features a tile).
 pub const TABLE_WIDTH: u32 = 256;
@@ -101,19 +101,60 @@ impl StateTable {
     }
 }
 
-/// Each feature's bounding box (min, max) over the vertices that carry its ID, transformed by
-/// `to_frame` (e.g. a site's local metres from a part's own).
+/// Each feature's bounding box (min, max) over the vertices that carry its ID (one ID a vertex,
+/// in order), transformed by `to_frame` (e.g. a site's local metres from a part's own).
 pub fn feature_bounds(
-    positions: &[[f32; 3]],
-    feature_ids: &[u32],
+    positions: impl IntoIterator<Item = Vec3>,
+    feature_ids: impl IntoIterator<Item = u32>,
     to_frame: impl Fn(DVec3) -> DVec3,
 ) -> BTreeMap<u32, (DVec3, DVec3)> {
     let mut bounds: BTreeMap<u32, (DVec3, DVec3)> = BTreeMap::new();
-    for (p, id) in positions.iter().zip(feature_ids) {
-        let p = to_frame(DVec3::new(p[0] as f64, p[1] as f64, p[2] as f64));
-        bounds.entry(*id).and_modify(|(lo, hi)| (*lo, *hi) = (lo.min(p), hi.max(p))).or_insert((p, p));
+    for (p, id) in positions.into_iter().zip(feature_ids) {
+        let p = to_frame(p.as_dvec3());
+        bounds.entry(id).and_modify(|(lo, hi)| (*lo, *hi) = (lo.min(p), hi.max(p))).or_insert((p, p));
     }
     bounds
+}
+
+/// Per-vertex feature IDs kept as runs: a feature's vertices mostly follow each other (a
+/// building's walls and roof), so a tile's IDs take a few bytes a feature rather than four a vertex.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeatureRuns {
+    /// The first vertex of each run, rising from 0.
+    starts: Vec<u32>,
+    ids: Vec<u32>,
+    vertices: u32,
+}
+
+impl FeatureRuns {
+    pub fn new(per_vertex: &[u32]) -> Self {
+        let mut runs = Self { vertices: per_vertex.len() as u32, ..Self::default() };
+        for (v, id) in per_vertex.iter().enumerate() {
+            if runs.ids.last() != Some(id) {
+                runs.starts.push(v as u32);
+                runs.ids.push(*id);
+            }
+        }
+        runs
+    }
+
+    /// The feature ID of `vertex`; `None` past the last vertex.
+    pub fn get(&self, vertex: u32) -> Option<u32> {
+        if vertex >= self.vertices {
+            return None;
+        }
+        Some(self.ids[self.starts.partition_point(|s| *s <= vertex) - 1])
+    }
+
+    /// Every vertex's feature ID, in order.
+    pub fn per_vertex(&self) -> impl Iterator<Item = u32> + '_ {
+        let ends = self.starts.iter().skip(1).copied().chain([self.vertices]);
+        self.starts.iter().zip(ends).zip(&self.ids).flat_map(|((s, e), id)| std::iter::repeat_n(*id, (e - s) as usize))
+    }
+
+    pub fn byte_size(&self) -> usize {
+        (self.starts.len() + self.ids.len()) * 4
+    }
 }
 
 #[cfg(test)]
@@ -147,9 +188,23 @@ mod tests {
     }
 
     #[test]
+    fn feature_runs_give_each_vertex_its_id_in_a_few_bytes() {
+        let per_vertex = [7, 7, 7, 9, 9, 7, 3];
+        let runs = FeatureRuns::new(&per_vertex);
+        assert_eq!(runs.byte_size(), 4 * 2 * 4, "four runs: 7, 9, 7 again, 3");
+        for (v, id) in per_vertex.iter().enumerate() {
+            assert_eq!(runs.get(v as u32), Some(*id), "vertex {v}");
+        }
+        assert_eq!(runs.get(7), None);
+        assert_eq!(runs.per_vertex().collect::<Vec<_>>(), per_vertex);
+        let none = FeatureRuns::new(&[]);
+        assert_eq!((none.get(0), none.per_vertex().count()), (None, 0));
+    }
+
+    #[test]
     fn feature_bounds_gather_each_ids_vertices() {
-        let positions = [[0.0, 0.0, 0.0], [2.0, 1.0, 5.0], [10.0, 10.0, 0.0], [12.0, 9.0, 3.0]];
-        let b = feature_bounds(&positions, &[7, 7, 9, 9], |p| p + DVec3::X);
+        let positions = [[0.0, 0.0, 0.0], [2.0, 1.0, 5.0], [10.0, 10.0, 0.0], [12.0, 9.0, 3.0]].map(Vec3::from);
+        let b = feature_bounds(positions, [7, 7, 9, 9], |p| p + DVec3::X);
         assert_eq!(b.len(), 2);
         assert_eq!(b[&7], (DVec3::new(1.0, 0.0, 0.0), DVec3::new(3.0, 1.0, 5.0)));
         assert_eq!(b[&9], (DVec3::new(11.0, 9.0, 0.0), DVec3::new(13.0, 10.0, 3.0)));

@@ -7,7 +7,7 @@
 //! `frustum::clip_from_ecef` makes it: `w` is the distance along the axis); they are clipped at
 //! the near plane, and depth is interpolated perspective-correctly (1/w is linear on screen).
 
-use glam::{DMat4, DVec2, DVec4};
+use glam::{DMat4, DVec2, DVec4, Vec3};
 
 /// Where nothing was drawn.
 pub const FAR_M: f32 = f32::MAX;
@@ -30,9 +30,13 @@ impl DepthMap {
 
     /// Draws the triangles `triangles` (indices into `positions`, in a local frame) seen through
     /// `clip_from_local`. Indices out of range are skipped.
-    pub fn draw(&mut self, clip_from_local: &DMat4, positions: &[[f32; 3]], triangles: impl Iterator<Item = [u32; 3]>) {
-        let clip: Vec<DVec4> =
-            positions.iter().map(|p| *clip_from_local * glam::Vec3::from(*p).as_dvec3().extend(1.0)).collect();
+    pub fn draw(
+        &mut self,
+        clip_from_local: &DMat4,
+        positions: impl IntoIterator<Item = Vec3>,
+        triangles: impl Iterator<Item = [u32; 3]>,
+    ) {
+        let clip: Vec<DVec4> = positions.into_iter().map(|p| *clip_from_local * p.as_dvec3().extend(1.0)).collect();
         for t in triangles {
             let Some(v) = t.map(|i| clip.get(i as usize).copied()).into_iter().collect::<Option<Vec<_>>>() else {
                 continue;
@@ -146,7 +150,7 @@ mod tests {
         // A far wall 100 m away, 200 m wide; a near one 50 m away, 20 m wide, both 30 m tall.
         for (north, half) in [(100.0, 100.0), (50.0, 10.0)] {
             let (p, t) = wall(north, half, 30.0);
-            map.draw(&clip_from_local, &p, t.into_iter());
+            map.draw(&clip_from_local, p.iter().map(|v| Vec3::from(*v)), t.into_iter());
         }
         let centre = map.at([0.5, 0.5]);
         assert!((centre - 50.0).abs() < 0.05, "the near wall at the centre: {centre}");
@@ -166,9 +170,9 @@ mod tests {
         let ground = WGS84.ecef_from_cartographic(Cartographic::from_degrees(cam.lon_deg, cam.lat_deg, 0.0));
         let clip_from_local = clip_from_ecef(&cam, 16.0 / 9.0, 1.0) * ecef_from_enu(ground);
         // Ground from 50 m behind the camera to 150 m ahead.
-        let p = vec![[-100.0, -50.0, 0.0], [100.0, -50.0, 0.0], [100.0, 150.0, 0.0], [-100.0, 150.0, 0.0]];
+        let p = [[-100.0, -50.0, 0.0], [100.0, -50.0, 0.0], [100.0, 150.0, 0.0], [-100.0, 150.0, 0.0]].map(Vec3::from);
         let mut map = DepthMap::new(64, 36);
-        map.draw(&clip_from_local, &p, [[0, 1, 2], [0, 2, 3], [0, 9, 1]].into_iter());
+        map.draw(&clip_from_local, p, [[0, 1, 2], [0, 2, 3], [0, 9, 1]].into_iter());
         // The ground fills the lower half; depth grows toward the horizon (10 m eye height).
         let (low, mid) = (map.at([0.5, 0.99]), map.at([0.5, 0.6]));
         assert!(low < mid && mid < 150.0, "{low} {mid}");

@@ -160,11 +160,11 @@ impl FeatureStyle {
 
 /// Each feature's bounds in `site`'s frame, over the vertices of `part` (none without geometry).
 fn site_bounds(site: &Site, part: &TilePart, geo: &GeoTransform) -> BTreeMap<u32, (DVec3, DVec3)> {
-    let Some((pick, ids)) = part.pick.as_ref().and_then(|p| Some((p, p.feature_ids.as_deref()?))) else {
+    let Some((pick, ids)) = part.pick.as_ref().and_then(|p| Some((p, p.features()?))) else {
         return BTreeMap::new();
     };
     let site_from_part = site.frame.enu_from_ecef * geo.0;
-    feature_bounds(&pick.positions, ids, |p| site_from_part.transform_point3(p))
+    feature_bounds(pick.positions(), ids.per_vertex(), |p| site_from_part.transform_point3(p))
 }
 
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
@@ -324,18 +324,16 @@ mod tests {
 
     use super::*;
     use crate::geo::{Cartographic, LocalFrame};
-    use crate::viewer::tiles::{PickGeometry, TilesSettings};
+    use crate::viewer::pick_geometry::PickGeometry;
+    use crate::viewer::tiles::TilesSettings;
 
     /// Two 10 m boxes as two features (7 and 9) of one part, 40 m apart east-west, in an ENU
     /// frame; each is two triangles of its footprint (enough for bounds).
     fn part_with_two_buildings(layer: Entity) -> (TilePart, GeoTransform, FeatureTable) {
         let square = |x: f32| [[x, 0.0, 0.0], [x + 10.0, 0.0, 0.0], [x + 10.0, 10.0, 20.0], [x, 10.0, 20.0]];
         let positions: Vec<[f32; 3]> = square(0.0).into_iter().chain(square(40.0)).collect();
-        let pick = PickGeometry {
-            positions,
-            indices: Some(vec![0, 1, 2, 0, 2, 3, 4, 5, 6, 4, 6, 7]),
-            feature_ids: Some(vec![7, 7, 7, 7, 9, 9, 9, 9]),
-        };
+        let pick =
+            PickGeometry::new(&positions, Some(&[0, 1, 2, 0, 2, 3, 4, 5, 6, 4, 6, 7]), Some(&[7, 7, 7, 7, 9, 9, 9, 9]));
         let frame = LocalFrame::new(Cartographic::from_degrees(114.0, 22.5, 0.0));
         let part = TilePart { layer, key: TileKey::default(), pick: Some(Arc::new(pick)) };
         let table = FeatureTable { image: Handle::default(), features: 10 };

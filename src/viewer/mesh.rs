@@ -26,12 +26,12 @@ pub fn render_plugin() -> RenderPlugin {
     RenderPlugin { render_creation: RenderCreation::Automatic(Box::new(wgpu)), ..default() }
 }
 
-/// Mesh buffers that give memory back when tiles leave: a tile's mesh of more than
-/// `OWN_BUFFER_BYTES` gets its own buffer (freed with the tile) rather than a place in a shared
-/// slab, and slabs stay small (as the GPU memory blocks they live in), so an emptied one is freed
-/// rather than kept at its high-water size.
+/// Mesh buffers that give memory back when tiles leave: every mesh gets its own buffer (freed with
+/// it) rather than a place in a shared slab. A slab would keep 4 MiB of bookkeeping on the CPU
+/// (an offset allocator of 128 Ki nodes) whatever its size, one for each vertex layout and index
+/// size, and grow rather than shrink.
 pub fn frugal_mesh_buffers(app: &mut App) {
-    const OWN_BUFFER_BYTES: u64 = 1 << 20;
+    const OWN_BUFFER_BYTES: u64 = 0;
     if let Some(render) = app.get_sub_app_mut(RenderApp) {
         let slabs = SlabAllocatorSettings { max_slab_size: 8 << 20, large_threshold: OWN_BUFFER_BYTES, ..default() };
         render.insert_resource(MeshAllocatorSettings { slab_allocator_settings: slabs, ..default() });
@@ -40,8 +40,8 @@ pub fn frugal_mesh_buffers(app: &mut App) {
 
 /// Bevy assets of a part, and the bytes they take on the GPU (its vertex and index buffers as
 /// uploaded, and its texture); a texture larger than the device's `max_texture_side` px is left
-/// out. A part with feature IDs carries them in its second UV channel for `table`, its tile's
-/// feature state table (`feature_state`).
+/// out. A part with feature IDs carries them for `table`, its tile's feature state table
+/// (`feature_state`), in its last UV channel: the second beside texture coordinates, else the first.
 pub fn to_assets(
     part: RenderPart,
     max_texture_side: u32,
@@ -66,18 +66,28 @@ pub fn to_assets(
     }
     let table = table.filter(|_| part.feature_ids.is_some());
     if let (Some(ids), Some(_)) = (&part.feature_ids, table) {
-        // Exact in f32: a table holds far fewer than 2^24 features.
-        mesh.insert_attribute(Mesh::ATTRIBUTE_UV_1, ids.iter().map(|id| [*id as f32, 0.0]).collect::<Vec<[f32; 2]>>());
-        if !has_uvs {
-            // Bevy's PBR shader reads the first UV channel wherever a second one exists.
-            mesh.insert_attribute(Mesh::ATTRIBUTE_UV_0, vec![[0.0f32, 0.0]; vertices]);
-        }
+        // Exact in f32: a table holds far fewer than 2^24 features. Beside texture coordinates
+        // they take the second UV channel, else the first (the shader reads the part's last).
+        let channel = if has_uvs { Mesh::ATTRIBUTE_UV_1 } else { Mesh::ATTRIBUTE_UV_0 };
+        mesh.insert_attribute(channel, ids.iter().map(|id| [*id as f32, 0.0]).collect::<Vec<[f32; 2]>>());
     }
     if let Some(i) = part.indices {
-        mesh.insert_indices(Indices::U32(i));
+        let mut indices = compact_indices(i, vertices);
+        // A mesh's own index buffer is written mapped at creation, which wgpu allows in whole
+        // 4-byte words only: an odd count of 2-byte indices gets a degenerate triangle more.
+        if let Indices::U16(i) = &mut indices
+            && i.len() % 2 == 1
+        {
+            i.extend([0; 3]);
+        }
+        mesh.insert_indices(indices);
     }
-    let mut gpu_bytes =
-        mesh.get_vertex_size() as usize * mesh.count_vertices() + mesh.indices().map_or(0, |i| i.len() * 4);
+    let index_bytes = match mesh.indices() {
+        Some(Indices::U16(i)) => i.len() * 2,
+        Some(Indices::U32(i)) => i.len() * 4,
+        None => 0,
+    };
+    let mut gpu_bytes = mesh.get_vertex_size() as usize * mesh.count_vertices() + index_bytes;
     let texture = part.texture.and_then(|t| {
         let fits = t.width_px <= max_texture_side && t.height_px <= max_texture_side;
         if !fits {
@@ -110,6 +120,15 @@ pub fn to_assets(
     };
     let extension = FeatureStateExt { table: table.map(|t| t.image.clone()).unwrap_or_default(), ..default() };
     (meshes.add(mesh), materials.add(TileMaterial { base, extension }), gpu_bytes)
+}
+
+/// Indices at two bytes where `vertices` allow (every index must be below it), else four.
+pub fn compact_indices(indices: Vec<u32>, vertices: usize) -> Indices {
+    if vertices <= 1 << 16 {
+        Indices::U16(indices.into_iter().map(|v| v as u16).collect())
+    } else {
+        Indices::U32(indices)
+    }
 }
 
 /// A decoded texture as an sRGB image, its pixels moved in.

@@ -25,6 +25,7 @@ pub mod markers;
 pub mod mesh;
 mod origin;
 pub mod page;
+mod pick_geometry;
 mod picking;
 mod planning;
 mod theme;

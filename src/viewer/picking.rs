@@ -12,7 +12,8 @@ use super::feature_state::{FeatureRef, FeatureStyle, TileMaterial, tile_column};
 use super::hud::HudSettings;
 use super::origin::FloatingOrigin;
 use super::origin::GeoTransform;
-use super::tiles::{PickGeometry, TilePart, Tilesets};
+use super::pick_geometry::PickGeometry;
+use super::tiles::{TilePart, Tilesets};
 use crate::feature_state::FeatureState;
 use crate::geo::ray_triangle;
 use crate::theme::TileProperties;
@@ -45,7 +46,7 @@ pub fn nearest_hit(
     kept: impl Fn(Vec3) -> bool,
 ) -> Option<(f32, [u32; 3])> {
     let mut best: Option<(f32, [u32; 3])> = None;
-    let v = |i: u32| Vec3::from(g.positions[i as usize]).as_dvec3();
+    let v = |i: u32| g.position(i).as_dvec3();
     for [i0, i1, i2] in g.triangles().filter(|t| shown(t[0])) {
         if let Some(dist) = ray_triangle(o.as_dvec3(), d.as_dvec3(), &[v(i0), v(i1), v(i2)]).map(|t| t as f32)
             && best.is_none_or(|(b, _)| dist < b)
@@ -110,9 +111,9 @@ pub fn pick(
     let mut best: Option<(f32, &TilePart, [u32; 3], &GlobalTransform)> = None;
     for (part, gt, geo, vis, material) in &parts {
         let Some(g) = part.pick.as_ref() else { continue };
-        let Some(ids) = g.feature_ids.as_deref().filter(|_| *vis == Visibility::Visible) else { continue };
+        let Some(ids) = g.features().filter(|_| *vis == Visibility::Visible) else { continue };
         let hidden = style.hidden_in(part, geo, |p, property| tile_column(&sets, p, property));
-        let shown = |v: u32| !hidden.contains(&ids[v as usize]);
+        let shown = |v: u32| ids.get(v).is_none_or(|id| !hidden.contains(&id));
         let inv = gt.affine().inverse();
         let o = inv.transform_point3(ray.origin);
         let d = inv.transform_vector3(*ray.direction);
@@ -128,11 +129,11 @@ pub fn pick(
     }
     let picked = best.and_then(|(world_t, part, triangle, gt)| {
         let g = part.pick.as_ref()?;
-        let id = g.feature_ids.as_ref()?[triangle[0] as usize];
+        let id = g.feature(triangle[0])?;
         let t = sets.get(part.layer)?;
         let properties = properties(&t.contents(part.key), id);
         info!("picked feature {id} of {}: {:?}", t.url, properties.iter().find(|(k, _)| k == "id" || k == "name"));
-        let [a, b, c] = triangle.map(|i| gt.transform_point(Vec3::from(g.positions[i as usize])).as_dvec3());
+        let [a, b, c] = triangle.map(|i| gt.transform_point(g.position(i)).as_dvec3());
         let ecef_from_world = origin.world_from_ecef.inverse();
         let point = ecef_from_world.transform_point3((ray.origin + *ray.direction * world_t).as_dvec3());
         let mut normal = ecef_from_world.transform_vector3((b - a).cross(c - a)).normalize_or_zero();
@@ -242,18 +243,10 @@ mod tests {
 
     #[test]
     fn rays_hit_the_nearest_triangle() {
-        let g = PickGeometry {
-            positions: vec![
-                [0.0, 0.0, 5.0],
-                [1.0, 0.0, 5.0],
-                [0.0, 1.0, 5.0],
-                [0.0, 0.0, 2.0],
-                [1.0, 0.0, 2.0],
-                [0.0, 1.0, 2.0],
-            ],
-            indices: None,
-            feature_ids: Some(vec![7, 7, 7, 9, 9, 9]),
-        };
+        let positions =
+            vec![[0.0, 0.0, 5.0], [1.0, 0.0, 5.0], [0.0, 1.0, 5.0], [0.0, 0.0, 2.0], [1.0, 0.0, 2.0], [0.0, 1.0, 2.0]];
+        let ids = [7, 7, 7, 9, 9, 9];
+        let g = PickGeometry::new(&positions, None, Some(&ids));
         let all = |_: Vec3| true;
         let (t, v) = nearest_hit(&g, Vec3::new(0.2, 0.2, 0.0), Vec3::Z, |_| true, all).unwrap();
         assert!((t - 2.0).abs() < 1e-6 && v == [3, 4, 5], "the nearer triangle (feature 9)");
@@ -266,7 +259,7 @@ mod tests {
         let (t, _) = nearest_hit(&g, Vec3::new(0.2, 0.2, 0.0), Vec3::Z, |_| true, |p| p.z > 3.0).unwrap();
         assert!((t - 5.0).abs() < 1e-6, "the cut feature 9 lets the ray through");
         // Indexed: the third triangle (4, 5, 3 reversed) is the same plane as feature 9's.
-        let indexed = PickGeometry { indices: Some(vec![0, 1, 2, 5, 4, 3]), ..g };
+        let indexed = PickGeometry::new(&positions, Some(&[0, 1, 2, 5, 4, 3]), Some(&ids));
         let (t, v) = nearest_hit(&indexed, Vec3::new(0.2, 0.2, 0.0), Vec3::Z, |_| true, all).unwrap();
         assert!((t - 2.0).abs() < 1e-6 && v[0] == 5, "the nearer triangle, through the indices");
     }

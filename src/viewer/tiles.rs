@@ -23,6 +23,7 @@ use super::fetch::Fetcher;
 use super::layers::{Layer, LayerViews};
 use super::mesh::to_assets;
 use super::origin::GeoTransform;
+use super::pick_geometry::PickGeometry;
 use super::views::{MainView, SecondView};
 use crate::tiles::content::TileContent;
 use crate::tiles::prepare::limits::MAX_TEXTURE_SIDE_PX;
@@ -83,28 +84,6 @@ pub enum TilesSystems {
     Show,
 }
 
-/// Geometry kept on the CPU for picking.
-pub struct PickGeometry {
-    pub positions: Vec<[f32; 3]>,
-    pub indices: Option<Vec<u32>>,
-    pub feature_ids: Option<Vec<u32>>,
-}
-
-impl PickGeometry {
-    pub fn byte_size(&self) -> usize {
-        self.positions.len() * 12
-            + self.indices.as_ref().map_or(0, |i| i.len() * 4)
-            + self.feature_ids.as_ref().map_or(0, |f| f.len() * 4)
-    }
-
-    /// The vertex indices of each triangle, indexed or not.
-    pub fn triangles(&self) -> impl Iterator<Item = [u32; 3]> + '_ {
-        let n = self.indices.as_ref().map_or(self.positions.len(), Vec::len) / 3;
-        let idx = move |i: usize| self.indices.as_ref().map_or(i as u32, |ix| ix[i]);
-        (0..n).map(move |t| [idx(3 * t), idx(3 * t + 1), idx(3 * t + 2)])
-    }
-}
-
 /// A drawn part of a tile of the layer `layer` (despawned with it).
 #[derive(Component)]
 #[relationship(relationship_target = LayerParts)]
@@ -123,8 +102,15 @@ pub struct LayerParts(Vec<Entity>);
 /// A prepared part and, for triangles, the geometry picking keeps (made beside it, off the frame).
 type PreparedPart = (RenderPart, Option<Arc<PickGeometry>>);
 
+/// A tile made ready off the frame: its parts, and each content with what the core keeps of it
+/// once the parts are built (its feature properties; the geometry lives on in the meshes).
+struct Prepared {
+    parts: Vec<PreparedPart>,
+    kept: Vec<(Arc<TileContent>, TileContent)>,
+}
+
 enum Built {
-    Building(Task<Result<Vec<PreparedPart>, String>>),
+    Building(Task<Result<Prepared, String>>),
     Ready(Vec<Entity>),
 }
 
@@ -417,16 +403,20 @@ impl TileLayer {
             for c in &contents {
                 out.extend(prepare(c, up, &ecef)?.into_iter().map(|part| {
                     let pick = (!part.points).then(|| {
-                        Arc::new(PickGeometry {
-                            positions: part.positions.clone(),
-                            indices: part.indices.clone(),
-                            feature_ids: part.feature_ids.clone(),
-                        })
+                        let (indices, ids) = (part.indices.as_deref(), part.feature_ids.as_deref());
+                        Arc::new(PickGeometry::new(&part.positions, indices, ids))
                     });
                     (part, pick)
                 }));
             }
-            Ok(out)
+            let kept = contents
+                .into_iter()
+                .map(|c| {
+                    let properties = c.properties_only();
+                    (c, properties)
+                })
+                .collect();
+            Ok(Prepared { parts: out, kept })
         });
         self.built.insert(key, Built::Building(task));
     }
@@ -493,6 +483,12 @@ pub fn stand_in_selection(
     next
 }
 
+/// The GPU bytes of the tiles built in one frame, at most (one tile at least): a burst of tiles
+/// prepared at once goes to the renderer over several frames, so its copies on the way (the
+/// staging buffers each upload takes, held until the GPU has run the frame) never pile up, nor
+/// does the frame's time.
+const MAX_UPLOAD_BYTES_PER_FRAME: usize = 4 << 20;
+
 fn build(
     mut layers: Query<(Entity, &mut TileLayer, &LayerViews)>,
     mut commands: Commands,
@@ -504,11 +500,15 @@ fn build(
 ) {
     let start = Instant::now();
     let max_texture_side = device.map_or(MAX_TEXTURE_SIDE_PX, |d| d.limits().max_texture_dimension_2d);
+    let mut uploaded_bytes = 0;
     for (layer, mut t, views) in &mut layers {
         let t = &mut *t;
         let keys: Vec<TileKey> =
             t.built.iter().filter(|(_, b)| matches!(b, Built::Building(_))).map(|(k, _)| *k).collect();
         for key in keys {
+            if uploaded_bytes >= MAX_UPLOAD_BYTES_PER_FRAME {
+                break;
+            }
             let Some(Built::Building(task)) = t.built.get_mut(&key) else { continue };
             let Some(result) = future::block_on(future::poll_once(task)) else { continue };
             let Some(info) = t.tileset.tile(key) else {
@@ -518,7 +518,7 @@ fn build(
             let ecef_from_tile = info.ecef_from_tile;
             let mut entities = Vec::new();
             match result {
-                Ok(parts) => {
+                Ok(Prepared { parts, kept }) => {
                     // One state table for the tile's features, shared by its parts.
                     let features = parts.iter().filter_map(|(p, _)| p.feature_ids.as_ref()?.iter().max()).max();
                     let table = features.and_then(|max| new_table(max.saturating_add(1), &mut images));
@@ -528,6 +528,7 @@ fn build(
                         let placements = std::mem::take(&mut part.tile_from_part);
                         let (mesh, material, gpu_bytes) =
                             to_assets(part, max_texture_side, table.as_ref(), &mut meshes, &mut materials, &mut images);
+                        uploaded_bytes += gpu_bytes;
                         engine_bytes += gpu_bytes + pick.as_ref().map_or(0, |p| p.byte_size());
                         for placement in &placements {
                             let mut e = commands.spawn((
@@ -545,8 +546,12 @@ fn build(
                             entities.push(e.id());
                         }
                     }
-                    // What the tile costs here counts against the one budget, with its content.
+                    // What the tile costs here counts against the one budget, with what the core
+                    // keeps of its content.
                     t.tileset.add_engine_bytes(key, engine_bytes);
+                    for (content, properties) in kept {
+                        t.tileset.replace_content(key, &content, properties);
+                    }
                 }
                 Err(message) => {
                     let url = info.content_urls.first().map_or(t.url.clone(), |u| u.to_string());

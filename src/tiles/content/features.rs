@@ -73,7 +73,7 @@ impl<'a> GltfView<'a> {
     }
 
     /// The bytes of a buffer view (only the glb's own buffer 0 is supported).
-    fn view_bytes(&self, index: u64) -> Result<(&'a [u8], usize), TilesError> {
+    pub(super) fn view_bytes(&self, index: u64) -> Result<(&'a [u8], usize), TilesError> {
         let v = self.json["bufferViews"].get(index as usize).ok_or_else(|| err(format!("no bufferView {index}")))?;
         if v["buffer"].as_u64() != Some(0) {
             return Err(err(format!("bufferView {index} is not in the glb's binary chunk")));

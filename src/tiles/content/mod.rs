@@ -10,6 +10,7 @@ pub mod features;
 mod glb;
 mod i3dm;
 mod pnts;
+mod slim;
 mod tables;
 pub mod write;
 

@@ -384,6 +384,25 @@ impl Tileset {
         true
     }
 
+    /// Replaces the loaded content `old` of a tile with `new`, counting the difference: once an
+    /// engine has built a content it keeps only what it still reads (such as
+    /// [`TileContent::properties_only`]). False (nothing replaced) when `old` is no longer loaded
+    /// there.
+    pub fn replace_content(&mut self, key: TileKey, old: &Arc<TileContent>, new: TileContent) -> bool {
+        let Some(node) = self.nodes.get_mut(key) else { return false };
+        let slot = node.contents.iter_mut().find_map(|s| match &mut s.load {
+            Load::Loaded(Loaded::Content { content, bytes }) if Arc::ptr_eq(content, old) => Some((content, bytes)),
+            _ => None,
+        });
+        let Some((content, held)) = slot else { return false };
+        let (was, now) = (content.byte_size(), new.byte_size());
+        *content = Arc::new(new);
+        *held = (*held + now).saturating_sub(was);
+        self.payload_bytes = (self.payload_bytes + now).saturating_sub(was);
+        self.landed.1 = (self.landed.1 + now).saturating_sub(was);
+        true
+    }
+
     /// Bytes counted against the budget now: payload (with the engine's bytes) plus tree nodes.
     pub fn bytes_used(&self) -> usize {
         self.payload_bytes + self.nodes.len() * NODE_BYTES

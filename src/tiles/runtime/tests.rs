@@ -732,3 +732,21 @@ fn what_the_requests_in_flight_will_bring_counts_before_it_lands() {
     h.frame(&near);
     assert!(h.last.stats.over_budget && h.ts.bytes_used() <= h.ts.options().maximum_cached_bytes);
 }
+
+#[test]
+fn a_content_replaced_after_building_counts_what_is_kept() {
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
+    h.converge(&[view_from(0.0, 0.0, 10_000.0)]);
+    let root = h.key("root.glb");
+    let old = h.ts.contents(root).next().unwrap().clone();
+    assert!(h.ts.add_engine_bytes(root, 300));
+    let (used, landed) = (h.ts.bytes_used(), h.ts.landed.1);
+    let kept = TileContent::Composite(Vec::new());
+    assert!(h.ts.replace_content(root, &old, kept));
+    assert_eq!(h.ts.bytes_used(), used - old.byte_size(), "the engine's 300 bytes stay counted");
+    assert_eq!(h.ts.landed.1, landed - old.byte_size(), "later loads are estimated at what stays");
+    assert_eq!(h.ts.contents(root).next().unwrap().byte_size(), 0);
+    // The old content is gone: replacing it again changes nothing.
+    assert!(!h.ts.replace_content(root, &old, TileContent::Composite(Vec::new())));
+    assert_eq!(h.ts.bytes_used(), used - old.byte_size());
+}

@@ -162,7 +162,7 @@ fn project_feed(
         let mut map = DepthMap::new(w, h);
         for (_, part, geo, ..) in &near {
             if let Some(pick) = &part.pick {
-                map.draw(&(clip_from_ecef * geo.0), &pick.positions, pick.triangles());
+                map.draw(&(clip_from_ecef * geo.0), pick.positions(), pick.triangles());
             }
         }
         if let Some(mut image) = images.get_mut(&depth_map) {

@@ -64,11 +64,11 @@ pub fn start_analysis(
     for (entity, part, geo, visible) in &parts {
         let Some(pick) = part.pick.as_ref().filter(|_| visible.get()) else { continue };
         let site_from_part = site.frame.enu_from_ecef * geo.0;
-        let p = |i: u32| site_from_part.transform_point3(Vec3::from(pick.positions[i as usize]).as_dvec3());
+        let p = |i: u32| site_from_part.transform_point3(pick.position(i).as_dvec3());
         for [a, b, c] in pick.triangles() {
             let tri = [p(a), p(b), p(c)];
             if near((tri[0] + tri[1] + tri[2]) / 3.0, SHADING_M) {
-                let feature = pick.feature_ids.as_ref().map_or(0, |f| f[a as usize]);
+                let feature = pick.feature(a).unwrap_or(0);
                 triangles.push((tri, (entity, feature)));
             }
         }
@@ -119,7 +119,7 @@ mod tests {
     use super::*;
     use crate::scenario::solid::Prism;
     use crate::tiler::demo::demo_scenario;
-    use crate::viewer::tiles::PickGeometry;
+    use crate::viewer::pick_geometry::PickGeometry;
 
     /// A loaded tile part holding one 20 m cube, 60 m north of the site's centre (site metres).
     fn cube_part(app: &mut App) {
@@ -127,8 +127,8 @@ mod tests {
         let frame = planning.study.as_ref().unwrap().site.frame;
         let outline = vec![[-10.0, 50.0], [10.0, 50.0], [10.0, 70.0], [-10.0, 70.0]];
         let walls = Prism { outline, base_m: 0.0, top_m: 20.0, floors: 0 }.wall_triangles();
-        let positions = walls.iter().flatten().map(|p| p.as_vec3().to_array()).collect();
-        let pick = PickGeometry { positions, indices: None, feature_ids: Some(vec![4; walls.len() * 3]) };
+        let positions: Vec<[f32; 3]> = walls.iter().flatten().map(|p| p.as_vec3().to_array()).collect();
+        let pick = PickGeometry::new(&positions, None, Some(&vec![4; walls.len() * 3]));
         let layer = app.world_mut().spawn_empty().id();
         app.world_mut().spawn((
             TilePart { layer, key: Default::default(), pick: Some(Arc::new(pick)) },
