@@ -26,14 +26,14 @@ pub fn render_plugin() -> RenderPlugin {
     RenderPlugin { render_creation: RenderCreation::Automatic(Box::new(wgpu)), ..default() }
 }
 
-/// Mesh buffers that give memory back when tiles leave: every mesh gets its own buffer (freed with
-/// it) rather than a place in a shared slab. A slab would keep 4 MiB of bookkeeping on the CPU
-/// (an offset allocator of 128 Ki nodes) whatever its size, one for each vertex layout and index
-/// size, and grow rather than shrink.
+/// Mesh buffers that give memory back when tiles leave: every mesh (of more than
+/// `OWN_BUFFER_BYTES`: all) gets its own buffer, freed with it, rather than a place in a shared
+/// slab. A slab would keep 4 MiB of bookkeeping on the CPU (an offset allocator of 128 Ki nodes)
+/// whatever its size, one for each vertex layout and index size, and grow rather than shrink.
 pub fn frugal_mesh_buffers(app: &mut App) {
     const OWN_BUFFER_BYTES: u64 = 0;
     if let Some(render) = app.get_sub_app_mut(RenderApp) {
-        let slabs = SlabAllocatorSettings { max_slab_size: 8 << 20, large_threshold: OWN_BUFFER_BYTES, ..default() };
+        let slabs = SlabAllocatorSettings { large_threshold: OWN_BUFFER_BYTES, ..default() };
         render.insert_resource(MeshAllocatorSettings { slab_allocator_settings: slabs, ..default() });
     }
 }
