@@ -5,6 +5,7 @@
 use bevy::prelude::*;
 
 use super::bim::BimModel;
+use super::camera::GeoCamera;
 use super::catalog::CatalogStatus;
 use super::cctv::{ChosenCamera, FeedOverlay};
 use super::drill::Drill;
@@ -35,7 +36,8 @@ struct Reported {
     values: Vec<(&'static str, String)>,
 }
 
-/// Progress for the page: frames, tiles, bytes, errors, live readings, `settled` once tiles show;
+/// Progress for the page: frames, tiles, bytes, errors, live readings, `settled` once tiles show
+/// and the view is at rest (as a native screenshot waits: a view still flying selects more);
 /// the sensors: how many are placed, where the near sensor nearest the view's centre stands on
 /// screen (`x,y,sensor`, for automation), and which sensor's panel is open; and the chosen
 /// camera's feed: frames shown, its error, the tile parts its projection covers.
@@ -45,7 +47,7 @@ fn report_to_page(
     fetcher: Res<Fetcher>,
     live: Res<Live>,
     catalog: Res<CatalogStatus>,
-    (markers, selected, origin): (Res<SensorMarkers>, Res<SelectedSensor>, Res<FloatingOrigin>),
+    (markers, selected, origin, cam): (Res<SensorMarkers>, Res<SelectedSensor>, Res<FloatingOrigin>, Res<GeoCamera>),
     main: Query<(&Camera, &GlobalTransform), With<MainView>>,
     (cctv, overlays, drill): (Res<ChosenCamera>, Query<(), With<FeedOverlay>>, Res<Drill>),
     models: Query<&BimModel>,
@@ -74,7 +76,7 @@ fn report_to_page(
         ("bytesFetched", fetcher.bytes_fetched().to_string()),
         ("liveReadings", live.updates.to_string()),
         ("liveSensors", live.subscribed.to_string()),
-        ("settled", sets.settled(5).to_string()),
+        ("settled", (cam.flight.is_none() && sets.settled(5)).to_string()),
         ("sensorsPlaced", markers.chunks.sensors().to_string()),
         ("sensorPanel", selected.sensor.filter(|_| selected.panel_shown).map_or(String::new(), |s| s.to_string())),
         ("nearSensorPx", near_sensor_px(&markers, &origin, main.single().ok())),
