@@ -1,9 +1,11 @@
 //! TilesPlugin: streams every tileset layer ([`TileLayer`]) for the views that show it, against one
 //! cache budget for all layers, fetching off the main thread and turning content into meshes in
-//! background tasks. It shows the selection without holes: a selected tile that is not on the GPU
-//! yet is stood in for by the tiles that covered its place before (its shown ancestor, or its
-//! shown descendants). What is shown stays loaded and counted; an evicted tile's entities are
-//! despawned and its memory freed; despawning a layer frees all of it.
+//! background tasks. It shows the selection without holes: every tile that lands is built, and the
+//! core lets a tile cover for its parent only once built (`engine_prepares_content`), so a built
+//! ancestor stands in where the view comes upon tiles still being built; a selected tile that is
+//! not on the GPU yet is stood in for by the tiles that covered its place before (its shown
+//! ancestor, or its shown descendants). What is shown stays loaded and counted; an evicted tile's
+//! entities are despawned and its memory freed; despawning a layer frees all of it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -140,7 +142,8 @@ impl TileLayer {
     pub fn new(url: impl Into<String>) -> Self {
         let url = url.into();
         Self {
-            tileset: Tileset::new(url.clone(), TilesetOptions::default()),
+            // A tile shows once its meshes are built: until then what covered its place does.
+            tileset: Tileset::new(url.clone(), TilesetOptions { engine_prepares_content: true, ..default() }),
             url,
             built: HashMap::new(),
             lineage: HashMap::new(),
@@ -349,7 +352,7 @@ fn select(
 
 impl TileLayer {
     /// Takes the core's decisions of this frame: fetches, cancels, frees, and starts building
-    /// what is newly selected.
+    /// what has landed.
     fn apply(
         &mut self,
         layer: Entity,
@@ -378,7 +381,7 @@ impl TileLayer {
             || (s.requests_queued > 0 && !s.over_budget);
         self.idle_frames = if busy { 0 } else { self.idle_frames + 1 };
         self.stats = result.stats;
-        for key in &result.to_render {
+        for key in &result.to_prepare {
             if !self.built.contains_key(key) {
                 self.start_building(*key);
             }
@@ -546,9 +549,9 @@ fn build(
                             entities.push(e.id());
                         }
                     }
-                    // What the tile costs here counts against the one budget, with what the core
-                    // keeps of its content.
-                    t.tileset.add_engine_bytes(key, engine_bytes);
+                    // Drawable from the next selection; what the tile costs here counts against the
+                    // one budget, with what the core keeps of its content.
+                    t.tileset.content_ready(key, engine_bytes);
                     for (content, properties) in kept {
                         t.tileset.replace_content(key, &content, properties);
                     }
@@ -557,6 +560,8 @@ fn build(
                     let url = info.content_urls.first().map_or(t.url.clone(), |u| u.to_string());
                     error!("tile {url}: {message}");
                     t.errors.push(TileError { url, message });
+                    // Settled: it shows nothing, as a content that failed to load.
+                    t.tileset.content_ready(key, 0);
                 }
             }
             t.built.insert(key, Built::Ready(entities));

@@ -172,7 +172,9 @@ impl Tileset {
         let size = decoded.byte_size();
         self.payload_bytes += size;
         self.landed = (self.landed.0 + 1, self.landed.1 + size);
-        self.nodes[key].contents[slot].load = Load::Loaded(Loaded::Content { content: Arc::new(decoded), bytes: size });
+        let ready = !self.options.engine_prepares_content;
+        let loaded = Loaded::Content { content: Arc::new(decoded), bytes: size, ready };
+        self.nodes[key].contents[slot].load = Load::Loaded(loaded);
         Ok(())
     }
 

@@ -46,6 +46,12 @@ pub struct TilesetOptions {
     /// than the budget holds, and bring it back when they need less (see `memory`), so a hard
     /// budget coarsens the picture rather than overflowing.
     pub memory_adjusted_sse: bool,
+    /// The engine prepares each loaded content before it can draw it (meshes built off the frame,
+    /// uploads paced): a loaded tile is drawable only once [`Tileset::content_ready`] says so.
+    /// Until then the selection counts it as loading, so what already shows stands in for it
+    /// (its ancestor where the view has just come upon it), and lists it in
+    /// [`UpdateResult::to_prepare`].
+    pub engine_prepares_content: bool,
 }
 
 impl Default for TilesetOptions {
@@ -57,6 +63,7 @@ impl Default for TilesetOptions {
             preload_ancestors: true,
             cancel_unwanted_requests: true,
             memory_adjusted_sse: true,
+            engine_prepares_content: false,
         }
     }
 }
@@ -121,6 +128,9 @@ pub struct TilesetStats {
 pub struct UpdateResult {
     /// Tiles to draw this frame.
     pub to_render: Vec<TileKey>,
+    /// With `engine_prepares_content`: the tiles this frame visited whose loaded content waits
+    /// for the engine, every frame until [`Tileset::content_ready`] (the engine starts each once).
+    pub to_prepare: Vec<TileKey>,
     /// New fetches to start.
     pub requests: Vec<TileRequest>,
     /// In-flight fetches to abort; their answers will be ignored.
@@ -152,6 +162,7 @@ pub struct TileInfo<'a> {
 /// One frame's traversal, before eviction and scheduling.
 struct Selected {
     to_render: Vec<TileKey>,
+    to_prepare: Vec<TileKey>,
     wants: Vec<selection::Want>,
     visited: usize,
     culled: usize,
@@ -267,7 +278,7 @@ impl Tileset {
         if !views.is_empty() {
             t.visit(&mut self.nodes, self.super_root, false);
         }
-        Selected { to_render: t.render, wants: t.wants, visited: t.visited, culled: t.culled }
+        Selected { to_render: t.render, to_prepare: t.prepare, wants: t.wants, visited: t.visited, culled: t.culled }
     }
 
     /// Schedules the selection's loads (only urgent ones `over_budget`) and reports the frame.
@@ -278,7 +289,7 @@ impl Tileset {
         bytes_budget: usize,
         over_budget: bool,
     ) -> UpdateResult {
-        let Selected { to_render, wants, visited, culled } = selected;
+        let Selected { to_render, to_prepare, wants, visited, culled } = selected;
         let (requests, cancelled, queued) = self.schedule(wants, over_budget);
         let stats = TilesetStats {
             frame: self.frame,
@@ -300,7 +311,8 @@ impl Tileset {
             cancelled_total: self.cancelled_total,
             failures_total: self.errors.len(),
         };
-        UpdateResult { to_render, requests, cancelled, unloaded, errors: std::mem::take(&mut self.new_errors), stats }
+        let errors = std::mem::take(&mut self.new_errors);
+        UpdateResult { to_render, to_prepare, requests, cancelled, unloaded, errors, stats }
     }
 
     /// Feeds the answer to a request. Answers to cancelled or unknown requests are ignored
@@ -368,16 +380,20 @@ impl Tileset {
         self.properties.as_ref()
     }
 
-    /// Counts `bytes` more against the budget for a loaded tile: what the engine made of its
-    /// content (GPU meshes and textures, pick geometry), freed with the content. False (nothing
-    /// counted) when the tile holds no loaded content.
-    pub fn add_engine_bytes(&mut self, key: TileKey, bytes: usize) -> bool {
+    /// The engine has prepared a loaded tile: its contents are drawable from the next update,
+    /// and `bytes` more count against the budget, what the engine made of them (GPU meshes and
+    /// textures, pick geometry), freed with the contents. False (nothing changed) when the tile
+    /// holds no loaded content.
+    pub fn content_ready(&mut self, key: TileKey, bytes: usize) -> bool {
         let Some(node) = self.nodes.get_mut(key) else { return false };
-        let slot = node.contents.iter_mut().find_map(|s| match &mut s.load {
-            Load::Loaded(Loaded::Content { bytes, .. }) => Some(bytes),
-            _ => None,
-        });
-        let Some(held) = slot else { return false };
+        let mut held = None;
+        for slot in &mut node.contents {
+            if let Load::Loaded(Loaded::Content { bytes, ready, .. }) = &mut slot.load {
+                *ready = true;
+                held.get_or_insert(bytes);
+            }
+        }
+        let Some(held) = held else { return false };
         *held += bytes;
         self.payload_bytes += bytes;
         self.landed.1 += bytes;
@@ -391,7 +407,7 @@ impl Tileset {
     pub fn replace_content(&mut self, key: TileKey, old: &Arc<TileContent>, new: TileContent) -> bool {
         let Some(node) = self.nodes.get_mut(key) else { return false };
         let slot = node.contents.iter_mut().find_map(|s| match &mut s.load {
-            Load::Loaded(Loaded::Content { content, bytes }) if Arc::ptr_eq(content, old) => Some((content, bytes)),
+            Load::Loaded(Loaded::Content { content, bytes, .. }) if Arc::ptr_eq(content, old) => Some((content, bytes)),
             _ => None,
         });
         let Some((content, held)) = slot else { return false };

@@ -64,11 +64,11 @@ pub(crate) enum Loaded {
     Content {
         content: Arc<TileContent>,
         bytes: usize,
+        /// Drawable: the engine has prepared it (see `TilesetOptions::engine_prepares_content`).
+        ready: bool,
     },
     /// An external tileset, now the node's child; `bytes` of JSON are accounted here.
-    External {
-        bytes: usize,
-    },
+    External { bytes: usize },
 }
 
 #[derive(Debug, Clone)]
@@ -155,6 +155,11 @@ impl Node {
     /// True when some content slot is loaded (and so can be drawn).
     pub fn holds_loaded_content(&self) -> bool {
         self.contents.iter().any(|s| matches!(s.load, Load::Loaded(Loaded::Content { .. })))
+    }
+
+    /// Some loaded content waits for the engine to prepare it.
+    pub fn awaits_engine(&self) -> bool {
+        self.contents.iter().any(|s| matches!(s.load, Load::Loaded(Loaded::Content { ready: false, .. })))
     }
 
     /// External tileset loaded: always refine through this tile.

@@ -52,6 +52,8 @@ pub(crate) struct Traversal<'a> {
     pub frame: u64,
     pub preload_ancestors: bool,
     pub render: Vec<TileKey>,
+    /// Visited tiles whose loaded content waits for the engine.
+    pub prepare: Vec<TileKey>,
     pub wants: Vec<Want>,
     pub visited: usize,
     pub culled: usize,
@@ -66,6 +68,7 @@ impl<'a> Traversal<'a> {
             frame,
             preload_ancestors,
             render: Vec::new(),
+            prepare: Vec::new(),
             wants: Vec::new(),
             visited: 0,
             culled: 0,
@@ -152,6 +155,13 @@ impl<'a> Traversal<'a> {
         let settled = node.contents_settled();
         // Settled with something to show; a failed content shows nothing and stands in for nothing.
         let shows = drawable && settled && node.holds_loaded_content();
+        // What the engine has not prepared yet is drawn only where nothing prepared covers its
+        // place: it neither lets its parent give way nor stands in for its children.
+        let prepared = !node.awaits_engine();
+        if shows && !prepared {
+            self.prepare.push(key);
+        }
+        let covers = !drawable || (settled && prepared);
 
         if !refine {
             nodes[key].state = if !drawable || (settled && !shows) {
@@ -163,10 +173,10 @@ impl<'a> Traversal<'a> {
                 self.want(node, key, priority);
                 S::Loading
             };
-            return !drawable || settled;
+            return covers;
         }
 
-        let child_drawn = ancestor_drawn || shows;
+        let child_drawn = ancestor_drawn || (shows && prepared);
         if node.refine == Refine::Add && !node.is_external() {
             if shows {
                 self.render.push(key);
@@ -183,7 +193,7 @@ impl<'a> Traversal<'a> {
             } else {
                 S::Refined
             };
-            return !drawable || settled;
+            return covers;
         }
 
         // REPLACE: children replace this tile only when all of them are ready.
@@ -200,7 +210,7 @@ impl<'a> Traversal<'a> {
             nodes[key].state = S::Refined;
             return true;
         }
-        if shows {
+        if shows && prepared {
             for kicked in self.render.drain(mark..) {
                 nodes[kicked].state = S::Kicked;
             }
@@ -213,7 +223,7 @@ impl<'a> Traversal<'a> {
         if loading {
             self.want(node, key, priority);
         }
-        nodes[key].state = if loading { S::Loading } else { S::Refined };
+        nodes[key].state = if loading || shows { S::Loading } else { S::Refined };
         false
     }
 }

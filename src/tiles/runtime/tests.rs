@@ -683,9 +683,9 @@ fn the_engines_bytes_for_a_tile_count_against_the_budget_and_go_with_its_content
     let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"]);
     h.converge(&[view_from(0.0, 0.0, 500.0)]);
     let before = h.ts.bytes_used();
-    assert!(h.ts.add_engine_bytes(h.key("a.glb"), 1_000_000));
+    assert!(h.ts.content_ready(h.key("a.glb"), 1_000_000));
     assert_eq!(h.ts.bytes_used(), before + 1_000_000);
-    assert!(!h.ts.add_engine_bytes(h.key("tileset.json"), 5), "no content loaded there");
+    assert!(!h.ts.content_ready(h.key("tileset.json"), 5), "no content loaded there");
     // A budget that the content alone fits: the engine's bytes push a (with them) out first.
     h.ts.options_mut().maximum_cached_bytes = before;
     h.frame(&[view_from(0.0, 0.0, 10_000.0)]);
@@ -739,7 +739,7 @@ fn a_content_replaced_after_building_counts_what_is_kept() {
     h.converge(&[view_from(0.0, 0.0, 10_000.0)]);
     let root = h.key("root.glb");
     let old = h.ts.contents(root).next().unwrap().clone();
-    assert!(h.ts.add_engine_bytes(root, 300));
+    assert!(h.ts.content_ready(root, 300));
     let (used, landed) = (h.ts.bytes_used(), h.ts.landed.1);
     let kept = TileContent::Composite(Vec::new());
     assert!(h.ts.replace_content(root, &old, kept));
@@ -749,4 +749,43 @@ fn a_content_replaced_after_building_counts_what_is_kept() {
     // The old content is gone: replacing it again changes nothing.
     assert!(!h.ts.replace_content(root, &old, TileContent::Composite(Vec::new())));
     assert_eq!(h.ts.bytes_used(), used - old.byte_size());
+}
+
+#[test]
+fn a_tile_the_engine_prepares_covers_for_its_parent_once_it_says_ready() {
+    let files = ["root.glb", "a.glb", "b.glb", "c.glb", "d.glb"];
+    let mut h = Harness::with_tileset(quad_tileset("REPLACE"), &files);
+    h.ts.options_mut().engine_prepares_content = true;
+    let (far, near) = ([view_from(0.0, 0.0, 10_000.0)], [view_from(0.0, 0.0, 500.0)]);
+    h.converge(&far);
+    // Loaded, not prepared, with nothing over its place: selected (the engine shows it once it can),
+    // and the engine is asked for it, every frame until it says ready.
+    let root = h.key("root.glb");
+    assert_eq!((h.rendered(), h.last.to_prepare.clone()), (vec!["root.glb".to_owned()], vec![root]));
+    h.frame(&far);
+    assert_eq!(h.last.to_prepare, vec![root]);
+    assert!(h.last.requests.is_empty(), "nothing more to fetch for it");
+    // Closer, the children land, unprepared as the root is: they are selected, none covers.
+    h.converge(&near);
+    assert_eq!(h.rendered(), vec!["a.glb", "b.glb", "c.glb", "d.glb"]);
+    assert_eq!(h.state("root.glb"), S::Loading);
+    assert!(h.ts.content_ready(root, 0));
+    h.frame(&near);
+    // The root prepared stands in until the engine has prepared all four.
+    assert_eq!(h.rendered(), vec!["root.glb"]);
+    assert_eq!(h.state("root.glb"), S::RenderedInsteadOfChildren);
+    let mut asked = h.last.to_prepare.clone();
+    asked.sort();
+    let mut children: Vec<TileKey> = files[1..].iter().map(|n| h.key(n)).collect();
+    children.sort();
+    assert_eq!(asked, children);
+    for c in &children[..3] {
+        assert!(h.ts.content_ready(*c, 10));
+    }
+    h.frame(&near);
+    assert_eq!(h.rendered(), vec!["root.glb"], "three of four ready: the root still stands in");
+    assert!(h.ts.content_ready(children[3], 10));
+    h.frame(&near);
+    assert_eq!(h.rendered(), vec!["a.glb", "b.glb", "c.glb", "d.glb"]);
+    assert!(h.last.to_prepare.is_empty());
 }
