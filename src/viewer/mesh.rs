@@ -82,12 +82,7 @@ pub fn to_assets(
         }
         mesh.insert_indices(indices);
     }
-    let index_bytes = match mesh.indices() {
-        Some(Indices::U16(i)) => i.len() * 2,
-        Some(Indices::U32(i)) => i.len() * 4,
-        None => 0,
-    };
-    let mut gpu_bytes = mesh.get_vertex_size() as usize * mesh.count_vertices() + index_bytes;
+    let mut gpu_bytes = mesh.get_vertex_size() as usize * mesh.count_vertices() + index_bytes(mesh.indices());
     let texture = part.texture.and_then(|t| {
         let fits = t.width_px <= max_texture_side && t.height_px <= max_texture_side;
         if !fits {
@@ -128,6 +123,15 @@ pub fn compact_indices(indices: Vec<u32>, vertices: usize) -> Indices {
         Indices::U16(indices.into_iter().map(|v| v as u16).collect())
     } else {
         Indices::U32(indices)
+    }
+}
+
+/// The bytes `indices` take.
+pub fn index_bytes(indices: Option<&Indices>) -> usize {
+    match indices {
+        Some(Indices::U16(i)) => i.len() * 2,
+        Some(Indices::U32(i)) => i.len() * 4,
+        None => 0,
     }
 }
 

@@ -5,7 +5,7 @@
 use bevy::math::Vec3;
 use bevy::mesh::Indices;
 
-use super::mesh::compact_indices;
+use super::mesh::{compact_indices, index_bytes};
 use crate::feature_state::FeatureRuns;
 
 /// A part's triangles on the CPU.
@@ -53,11 +53,7 @@ impl PickGeometry {
     }
 
     pub fn byte_size(&self) -> usize {
-        let indices = match &self.indices {
-            Some(Indices::U16(i)) => i.len() * 2,
-            Some(Indices::U32(i)) => i.len() * 4,
-            None => 0,
-        };
+        let indices = index_bytes(self.indices.as_ref());
         self.positions.steps.len() * 6 + indices + self.features.as_ref().map_or(0, FeatureRuns::byte_size)
     }
 

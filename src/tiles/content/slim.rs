@@ -2,7 +2,9 @@
 //! thematic colouring read later, and not its geometry, textures or vertex arrays, which the
 //! engine's meshes now hold.
 
-use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
 
 use super::features::GltfView;
 use super::{Model, TileContent, write};
@@ -38,7 +40,7 @@ fn property_tables_glb(glb: &[u8]) -> Option<Vec<u8>> {
     let mut metadata = view.json["extensions"]["EXT_structural_metadata"].clone();
     let tables = metadata.get_mut("propertyTables")?.as_array_mut().filter(|t| !t.is_empty())?;
     let mut views: Vec<Value> = Vec::new();
-    let mut renumbered: Map<String, Value> = Map::new();
+    let mut renumbered: HashMap<u64, usize> = HashMap::new();
     let mut bin = Vec::new();
     for table in tables.iter_mut() {
         for property in
@@ -46,20 +48,19 @@ fn property_tables_glb(glb: &[u8]) -> Option<Vec<u8>> {
         {
             for field in VIEW_FIELDS {
                 let Some(old) = property.get(field).and_then(Value::as_u64) else { continue };
-                let new = match renumbered.get(&old.to_string()) {
-                    Some(n) => n.clone(),
+                let new = match renumbered.get(&old) {
+                    Some(n) => *n,
                     None => {
                         let (bytes, _) = view.view_bytes(old).ok()?;
                         // Tables read their values at 8-byte alignment (the spec's requirement).
                         bin.resize(bin.len().next_multiple_of(8), 0);
                         views.push(json!({ "buffer": 0, "byteOffset": bin.len(), "byteLength": bytes.len() }));
                         bin.extend_from_slice(bytes);
-                        let n = Value::from(views.len() - 1);
-                        renumbered.insert(old.to_string(), n.clone());
-                        n
+                        renumbered.insert(old, views.len() - 1);
+                        views.len() - 1
                     }
                 };
-                property[field] = new;
+                property[field] = Value::from(new);
             }
         }
     }
