@@ -47,9 +47,9 @@ pub struct TilesetOptions {
     /// budget coarsens the picture rather than overflowing.
     pub memory_adjusted_sse: bool,
     /// The engine prepares each loaded content before it can draw it (meshes built off the frame,
-    /// uploads paced): a loaded tile is drawable only once [`Tileset::content_ready`] says so.
-    /// Until then the selection counts it as loading, so what already shows stands in for it
-    /// (its ancestor where the view has just come upon it), and lists it in
+    /// uploads paced): a loaded tile covers its place only once [`Tileset::content_ready`] says
+    /// so. Until then it does not let its parent give way (a prepared ancestor is drawn instead),
+    /// is selected only where nothing prepared covers its place, and is listed in
     /// [`UpdateResult::to_prepare`].
     pub engine_prepares_content: bool,
 }
